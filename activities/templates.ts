@@ -1,0 +1,28 @@
+/** Texts of the messages sent to parties. One template serves e-mail, SMS and in-site message alike. */
+type Vars = Record<string, unknown>;
+const str = (v: unknown) => (Array.isArray(v) ? v.map((x) => `- ${String(x)}`).join('\n') : String(v ?? ''));
+
+const templates: Record<string, (v: Vars) => { subject: string; body: string }> = {
+  'review.approved': (v) => ({
+    subject: `Your marketplace application ${str(v.applicationId)} is approved`,
+    body: `Your application ${str(v.applicationId)} has been approved. Seller account: ${str(v.merchantId)}.${v.note ? `\nNote from the reviewer: ${str(v.note)}` : ''}`,
+  }),
+  'review.rejected': (v) => ({
+    subject: `Your marketplace application ${str(v.applicationId)} needs changes`,
+    body: `Your application ${str(v.applicationId)} (round ${str(v.round)}) was rejected for these reasons:\n${str(v.reasons)}\nPlease correct it and resubmit.`,
+  }),
+  'review.expired': (v) => ({
+    subject: `Your marketplace application ${str(v.applicationId)} was closed`,
+    body: `Your application ${str(v.applicationId)} was closed because it was not resubmitted within ${str(v.days)} days.`,
+  }),
+  'review.overdue': (v) => ({
+    subject: `Review ${str(v.applicationId)} is overdue`,
+    body: `The ${str(v.kind)} review ${str(v.applicationId)} (round ${str(v.round)}) passed its deadline ${str(v.deadline)} without a decision.`,
+  }),
+};
+
+export function renderTemplate(name: string, vars: Vars): { subject: string; body: string } {
+  const t = templates[name];
+  if (!t) throw new Error(`unknown message template ${name}`);
+  return t(vars);
+}

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import type { Client } from '@temporalio/client';
+import express, { Router } from 'express';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import type { Config } from '../config';
+import type { Db } from '../db/client';
+import { authenticate } from './auth';
+import { notFoundHandler, problemHandler } from './problem';
+import { createReviewService, type ReviewService } from './review-service';
+import { calendarRoutes } from './routes/calendar';
+import { merchantApplicationRoutes } from './routes/merchant-applications';
+import { merchantRoutes } from './routes/merchants';
+import { messageRoutes } from './routes/messages';
+import { reviewRoutes } from './routes/reviews';
+
+export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger }
+export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; reviews: ReviewService }
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+export function createApp(deps: AppDeps) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(pinoHttp({
+    logger: deps.logger,
+    // A caller's own request id is kept when it is sane, so its logs and ours line up.
+    genReqId: (req, res) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    customProps: (_req, res) => ({ principal: res.locals?.principalId }),
+    // API keys must never reach the logs.
+    redact: ['req.headers.authorization', 'req.headers.cookie'],
+    serializers: { req: (r) => ({ id: r.id, method: r.method, url: r.url }) },
+  }));
+  app.use(express.json({ limit: '256kb', type: ['application/json', 'application/*+json'] }));
+
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'API key: `mk_<id>_<secret>`' });
+  const v1 = Router();
+  const ctx: RouteContext = { router: v1, registry, db: deps.db, reviews: createReviewService(deps) };
+  merchantApplicationRoutes(ctx);
+  reviewRoutes(ctx);
+  merchantRoutes(ctx);
+  messageRoutes(ctx);
+  calendarRoutes(ctx);
+
+  const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: { title: 'Marketplace back end', version: '0.1.0', description: 'Long-running marketplace processes on Temporal. Errors are application/problem+json (RFC 9457).' },
+    servers: [{ url: '/' }],
+  });
+  app.get('/healthz', (_req, res) => { res.json({ ok: true }); });
+  app.get('/openapi.json', (_req, res) => { res.json(document); });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'Marketplace API' }));
+  // Routes carry their full /v1 paths (they are also the OpenAPI paths); every one of them needs a key.
+  app.use('/v1', authenticate(deps.db));
+  app.use(v1);
+  app.use(notFoundHandler);
+  app.use(problemHandler);
+  return app;
+}

@@ -1,0 +1,43 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ZodError } from 'zod';
+
+export interface FieldError { field: string; message: string }
+
+/** An error the API answers with as application/problem+json (RFC 9457). */
+export class Problem extends Error {
+  constructor(
+    public readonly status: number,
+    public readonly title: string,
+    public readonly detail?: string,
+    public readonly errors?: FieldError[],
+  ) {
+    super(detail ?? title);
+  }
+}
+
+export const notFound = (what: string) => new Problem(404, 'Not Found', `${what} not found`);
+export const conflict = (detail: string) => new Problem(409, 'Conflict', detail);
+export const forbidden = (detail = 'your role may not do this') => new Problem(403, 'Forbidden', detail);
+
+export function validationProblem(where: 'body' | 'query' | 'path' | 'header', err: ZodError): Problem {
+  const errors = err.issues.map((i) => ({ field: [where, ...i.path.map(String)].join('.'), message: i.message }));
+  return new Problem(400, 'Bad Request', `invalid ${where}`, errors);
+}
+
+function send(res: Parameters<RequestHandler>[1], p: Problem, instance: string) {
+  res.status(p.status).type('application/problem+json').json({
+    type: 'about:blank', title: p.title, status: p.status, detail: p.detail, instance,
+    ...(p.errors ? { errors: p.errors } : {}),
+  });
+}
+
+export const notFoundHandler: RequestHandler = (req, res) => send(res, new Problem(404, 'Not Found', `no route ${req.method} ${req.path}`), req.originalUrl);
+
+export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  if (err instanceof Problem) return send(res, err, req.originalUrl);
+  // body-parser's errors: malformed JSON, too large, wrong charset.
+  const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+  if (status < 500) return send(res, new Problem(status, status === 413 ? 'Payload Too Large' : 'Bad Request', String(err.message ?? err)), req.originalUrl);
+  req.log?.error({ err }, 'unhandled error');
+  send(res, new Problem(500, 'Internal Server Error', 'an unexpected error occurred; the request id names it in the logs'), req.originalUrl);
+};

@@ -1,0 +1,80 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import type { Request, Response, Router } from 'express';
+import { z, type ZodType } from 'zod';
+import { requireRole, type Principal, type Role } from './auth';
+import { validationProblem } from './problem';
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+type Infer<T> = T extends ZodType ? z.infer<T> : undefined;
+
+export interface RouteSpec<P extends ZodType | undefined, Q extends ZodType | undefined, B extends ZodType | undefined> {
+  method: Method;
+  /** Express path, e.g. `/v1/reviews/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Roles allowed to call; `public` needs no API key. */
+  roles: Role[] | 'public';
+  params?: P;
+  query?: Q;
+  body?: B;
+  headers?: z.ZodObject;
+  responses: Record<number, { description: string; schema?: ZodType }>;
+  handler: (ctx: { req: Request; res: Response; principal: Principal; params: Infer<P>; query: Infer<Q>; body: Infer<B> }) => Promise<{ status?: number; body: unknown }>;
+}
+
+const problemSchema = z.object({
+  type: z.string(), title: z.string(), status: z.number().int(), detail: z.string().optional(), instance: z.string().optional(),
+  errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+}).meta({ id: 'Problem' });
+
+const parse = <T extends ZodType>(where: 'body' | 'query' | 'path' | 'header', schema: T, value: unknown): z.infer<T> => {
+  const r = schema.safeParse(value);
+  if (!r.success) throw validationProblem(where, r.error);
+  return r.data;
+};
+
+/**
+ * One declaration per endpoint: the same zod schemas validate the request and generate the OpenAPI
+ * document, so the two cannot drift apart. Order per request: role first, then input, then the handler.
+ */
+export function defineRoute<P extends ZodType | undefined, Q extends ZodType | undefined, B extends ZodType | undefined>(
+  router: Router, registry: OpenAPIRegistry, spec: RouteSpec<P, Q, B>,
+) {
+  const problems = Object.fromEntries(
+    [400, ...(spec.roles === 'public' ? [] : [401, 403])].map((s) => [s, { description: s === 400 ? 'Invalid input' : s === 401 ? 'Missing or bad API key' : 'Role not allowed', content: { 'application/problem+json': { schema: problemSchema } } }]),
+  );
+  registry.registerPath({
+    method: spec.method,
+    path: spec.path.replace(/:(\w+)/g, '{$1}'),
+    summary: spec.summary,
+    tags: [spec.tag],
+    security: spec.roles === 'public' ? [] : [{ bearerAuth: [] }],
+    description: spec.roles === 'public' ? undefined : `Roles: ${spec.roles.join(', ')}.`,
+    request: {
+      ...(spec.params ? { params: spec.params as unknown as z.ZodObject } : {}),
+      ...(spec.query ? { query: spec.query as unknown as z.ZodObject } : {}),
+      ...(spec.headers ? { headers: spec.headers } : {}),
+      ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: true } } : {}),
+    },
+    responses: {
+      ...problems,
+      ...Object.fromEntries(Object.entries(spec.responses).map(([status, r]) => [status, {
+        description: r.description,
+        ...(r.schema ? { content: { [Number(status) >= 400 ? 'application/problem+json' : 'application/json']: { schema: r.schema } } } : {}),
+      }])),
+    },
+  });
+
+  router[spec.method](spec.path, async (req: Request, res: Response) => {
+    const principal = spec.roles === 'public' ? (undefined as unknown as Principal) : requireRole(req, ...spec.roles);
+    if (spec.headers) parse('header', spec.headers, req.headers);
+    const params = (spec.params ? parse('path', spec.params, req.params) : undefined) as Infer<P>;
+    const query = (spec.query ? parse('query', spec.query, req.query) : undefined) as Infer<Q>;
+    const body = (spec.body ? parse('body', spec.body, req.body ?? {}) : undefined) as Infer<B>;
+    const out = await spec.handler({ req, res, principal, params, query, body });
+    res.status(out.status ?? 200).json(out.body);
+  });
+}
+
+export { problemSchema };

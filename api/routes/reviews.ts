@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import type { RouteContext } from '../app';
+import { conflict, notFound } from '../problem';
+import { defineRoute, problemSchema } from '../route';
+import { applicationView, approveBody, idParam, rejectBody, reviewQueueQuery } from '../schemas';
+import { toView } from '../review-service';
+
+export function reviewRoutes({ router, registry, reviews }: RouteContext) {
+  defineRoute(router, registry, {
+    method: 'get', path: '/v1/reviews', tag: 'Reviews', roles: ['operator'],
+    summary: 'The review queue. Pending cases come earliest deadline first; `overdue=true` keeps those past their deadline.',
+    query: reviewQueueQuery,
+    responses: { 200: { description: 'Cases', schema: z.object({ items: z.array(applicationView) }) } },
+    handler: async ({ query }) => ({ body: { items: (await reviews.queue(query)).map((a) => toView(a)) } }),
+  });
+
+  defineRoute(router, registry, {
+    method: 'get', path: '/v1/reviews/:id', tag: 'Reviews', roles: ['operator'],
+    summary: 'One case with its history.', params: idParam,
+    responses: { 200: { description: 'The case', schema: applicationView }, 404: { description: 'No such case', schema: problemSchema } },
+    handler: async ({ params }) => {
+      const app = await reviews.get(params.id);
+      if (!app) throw notFound(`review ${params.id}`);
+      return { body: toView(app, await reviews.history(app.id)) };
+    },
+  });
+
+  /** A decided case answers 409 at once; the workflow's validator still guards the race between two operators. */
+  const openCase = async (id: string) => {
+    const app = await reviews.get(id);
+    if (!app) throw notFound(`review ${id}`);
+    if (app.status !== 'pending') throw conflict(`review ${id} is ${app.status}`);
+  };
+  const decided = async (id: string) => toView((await reviews.get(id))!, await reviews.history(id));
+  const decisionResponses = {
+    200: { description: 'The decided case', schema: applicationView },
+    404: { description: 'No such case', schema: problemSchema },
+    409: { description: 'The case is already decided', schema: problemSchema },
+  };
+
+  defineRoute(router, registry, {
+    method: 'post', path: '/v1/reviews/:id/approve', tag: 'Reviews', roles: ['operator'],
+    summary: 'Approve an open case. Onboarding makes the applicant an active seller; a change applies to the seller.',
+    params: idParam, body: approveBody, responses: decisionResponses,
+    handler: async ({ principal, params, body }) => {
+      await openCase(params.id);
+      await reviews.approve(params.id, principal.id, body.note);
+      return { body: await decided(params.id) };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'post', path: '/v1/reviews/:id/reject', tag: 'Reviews', roles: ['operator'],
+    summary: 'Reject an open case with reasons. The applicant may correct and resubmit into the same case.',
+    params: idParam, body: rejectBody, responses: decisionResponses,
+    handler: async ({ principal, params, body }) => {
+      await openCase(params.id);
+      await reviews.reject(params.id, principal.id, body.reasons);
+      return { body: await decided(params.id) };
+    },
+  });
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+/**
+ * All configuration, read once from the environment and validated. A bad or missing value stops
+ * start-up with a message naming the variable (ConfigError), never a crash half-way through.
+ */
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const url = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL with scheme ${protocols.join(' or ')}`);
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** PostgreSQL; when unset the embedded PGlite database under PGLITE_DIR is used. */
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  PGLITE_DIR: z.string().min(1).default('.data/pglite'),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('marketplace'),
+  /** SMTP server for e-mail (smtp:// or smtps://); when unset e-mail goes to the outbox table. */
+  SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  MAIL_FROM: z.string().email().default('noreply@marketplace.local'),
+  /** HTTP endpoint that receives SMS as JSON {to, text}; when unset SMS goes to the outbox table. */
+  SMS_ENDPOINT: url(['http:', 'https:']).optional(),
+  /** Extra e-mail addresses of operations supervisors, besides operators flagged as supervisors. */
+  OPS_SUPERVISOR_EMAILS: csv.pipe(z.array(z.string().email())).default([]),
+  REVIEW_WORKING_DAYS: z.coerce.number().int().min(1).max(60).default(3),
+  /** How long a rejected application waits for a resubmission before the case closes as expired. */
+  RESUBMIT_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** Runs worker and API in one process; `make start` does, docker-compose runs them apart. */
+  RUN_WORKER: bool.default(true),
+  RUN_API: bool.default(true),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset": shells and compose files often export VAR= .
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return parsed.data;
+}
+export const CONFIG_KEYS = Object.keys(schema.shape);

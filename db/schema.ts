@@ -1,0 +1,135 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/** A party that calls the API: a buyer account, a seller (bound to a merchant), or an operator. */
+export const principals = pgTable('principals', {
+  id: text('id').primaryKey(),
+  role: text('role', { enum: ['buyer', 'seller', 'operator'] }).notNull(),
+  name: text('name').notNull(),
+  email: text('email'),
+  phone: text('phone'),
+  merchantId: text('merchant_id'),
+  /** Operators flagged as supervisors receive escalations of overdue reviews. */
+  supervisor: boolean('supervisor').notNull().default(false),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+/** API keys are stored as SHA-256 of the secret part; the prefix finds the row. */
+export const apiKeys = pgTable('api_keys', {
+  id: text('id').primaryKey(),
+  principalId: text('principal_id').notNull().references(() => principals.id),
+  secretHash: text('secret_hash').notNull(),
+  label: text('label'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  revokedAt: ts('revoked_at'),
+});
+
+export const merchants = pgTable('merchants', {
+  id: text('id').primaryKey(),
+  ownerPrincipalId: text('owner_principal_id').notNull().references(() => principals.id),
+  status: text('status', { enum: ['active', 'suspended'] }).notNull(),
+  /** Business information: changes apply only once a review approves them. */
+  profile: jsonb('profile').$type<Record<string, unknown>>().notNull(),
+  /** Finance contact: changes apply at once. */
+  financeContact: jsonb('finance_contact').$type<Record<string, unknown> | null>(),
+  onboardingApplicationId: text('onboarding_application_id').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** A review case: onboarding of a new seller, or a change of a seller's business information. */
+export const merchantApplications = pgTable(
+  'merchant_applications',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['onboarding', 'change'] }).notNull(),
+    applicantPrincipalId: text('applicant_principal_id').notNull().references(() => principals.id),
+    merchantId: text('merchant_id'),
+    /** Business licence number (unified social credit code): identifies the company. */
+    licenceNo: text('licence_no').notNull(),
+    status: text('status', { enum: ['pending', 'approved', 'rejected', 'expired'] }).notNull(),
+    overdue: boolean('overdue').notNull().default(false),
+    round: integer('round').notNull().default(1),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    openedAt: ts('opened_at').notNull(),
+    deadline: ts('deadline'),
+    decidedAt: ts('decided_at'),
+    decidedBy: text('decided_by'),
+    reasons: jsonb('reasons').$type<string[] | null>(),
+    workflowId: text('workflow_id').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    // One open case per company (onboarding) and per merchant (changes). Rejected cases stay open
+    // because the applicant may resubmit into them.
+    uniqueIndex('merchant_applications_open_onboarding')
+      .on(t.licenceNo)
+      .where(sql`kind = 'onboarding' and status in ('pending', 'rejected')`),
+    uniqueIndex('merchant_applications_open_change')
+      .on(t.merchantId)
+      .where(sql`kind = 'change' and status in ('pending', 'rejected')`),
+    index('merchant_applications_queue').on(t.status, t.deadline),
+    index('merchant_applications_applicant').on(t.applicantPrincipalId),
+  ],
+);
+
+/** A resubmission staged by the API, promoted into the case by the workflow's Update. */
+export const applicationRevisions = pgTable('application_revisions', {
+  id: text('id').primaryKey(),
+  applicationId: text('application_id').notNull().references(() => merchantApplications.id),
+  payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+/** The case history. `eventKey` makes each write idempotent under activity retries. */
+export const reviewEvents = pgTable(
+  'review_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    applicationId: text('application_id').notNull().references(() => merchantApplications.id),
+    eventKey: text('event_key').notNull(),
+    type: text('type').notNull(),
+    round: integer('round').notNull(),
+    actor: text('actor'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    at: ts('at').notNull(),
+  },
+  (t) => [uniqueIndex('review_events_key').on(t.applicationId, t.eventKey)],
+);
+
+/** Statutory holidays and make-up working days in Asia/Shanghai. */
+export const calendarDays = pgTable('calendar_days', {
+  date: text('date').primaryKey(),
+  kind: text('kind', { enum: ['holiday', 'workday'] }).notNull(),
+  name: text('name').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** Every message sent to a party, on any channel. In-site messages live only here. */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** Caller's key plus channel: a retried activity never sends twice. */
+    dedupeKey: text('dedupe_key').notNull(),
+    channel: text('channel', { enum: ['email', 'sms', 'inapp'] }).notNull(),
+    recipientPrincipalId: text('recipient_principal_id'),
+    address: text('address'),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    /** sent: delivered to SMTP/SMS gateway; outbox: no gateway configured; stored: in-site. */
+    status: text('status', { enum: ['pending', 'sent', 'outbox', 'stored'] }).notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    sentAt: ts('sent_at'),
+    readAt: ts('read_at'),
+  },
+  (t) => [
+    uniqueIndex('notifications_dedupe').on(t.dedupeKey),
+    index('notifications_recipient').on(t.recipientPrincipalId, t.channel),
+  ],
+);

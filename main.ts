@@ -1,0 +1,78 @@
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { pino } from 'pino';
+import { createApp } from './api/app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { openDatabase } from './db/client';
+import { createWorker } from './worker';
+
+/** Connects to Temporal, waiting for a server that is still starting (make start launches both at once). */
+async function connectWithRetry<T>(connect: () => Promise<T>, what: string, log: pino.Logger, seconds = 60): Promise<T> {
+  for (let waited = 0; ; waited++) {
+    try {
+      return await connect();
+    } catch (e) {
+      if (waited >= seconds) throw e;
+      if (waited % 10 === 0) log.info(`waiting for ${what}: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+export async function run(config: Config) {
+  const log = pino({ level: config.LOG_LEVEL, redact: ['*.authorization', '*.apiKey', '*.accessKey'] });
+  const database = await openDatabase({ url: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
+  log.info({ database: database.kind }, 'database ready');
+
+  let worker: Worker | undefined;
+  let workerDone: Promise<void> | undefined;
+  let server: Server | undefined;
+  let clientConnection: Connection | undefined;
+  let nativeConnection: NativeConnection | undefined;
+
+  if (config.RUN_WORKER) {
+    nativeConnection = await connectWithRetry(() => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }), `Temporal at ${config.TEMPORAL_ADDRESS}`, log);
+    worker = await createWorker({ connection: nativeConnection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db: database.db, config });
+    workerDone = worker.run();
+    log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+  }
+  if (config.RUN_API) {
+    clientConnection = await connectWithRetry(() => Connection.connect({ address: config.TEMPORAL_ADDRESS }), `Temporal at ${config.TEMPORAL_ADDRESS}`, log);
+    const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+    const app = createApp({ db: database.db, temporal, config, logger: log });
+    server = await new Promise<Server>((resolve) => { const s = app.listen(config.PORT, config.HOST, () => resolve(s)); });
+    log.info(`API listening on http://${config.HOST}:${config.PORT} (docs at /docs)`);
+  }
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down');
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    worker?.shutdown();
+    await workerDone;
+    await clientConnection?.close();
+    await nativeConnection?.close();
+    await database.close();
+  };
+  return { stop, server, worker };
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/worker.ts')) {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const app = await run(config);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => { app.stop().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); }); });
+  }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Starts (or reuses) a PostgreSQL server for the tests: Debian's package, its own cluster under
+# .tools/pg, listening on 127.0.0.1:${PGPORT:-54329}, with role/database "market".
+# Prints the DATABASE_URL to use on stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PGPORT=${PGPORT:-54329}
+DATA=$PWD/.tools/pg/data
+URL="postgres://market:market@127.0.0.1:$PGPORT/market"
+log() { echo "[postgres] $*" >&2; }
+
+find_bin() {
+  local d
+  for d in /usr/lib/postgresql/*/bin; do
+    [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+if ! PGBIN=$(find_bin); then
+  log "installing Debian's postgresql"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq postgresql >/dev/null
+  PGBIN=$(find_bin)
+fi
+
+# PostgreSQL refuses to run as root, so the cluster belongs to the postgres user when we are root.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+if "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT"; then
+  log "reusing the server on port $PGPORT"
+else
+  if [ ! -f "$DATA/PG_VERSION" ]; then
+    log "creating a cluster in $DATA"
+    mkdir -p "$DATA"
+    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$(dirname "$DATA")"
+    as_pg "$PGBIN/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  # fsync off: this cluster holds only disposable test data, and it halves the tests' database time.
+  as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -t 60 \
+    -o "-h 127.0.0.1 -p $PGPORT -k $DATA -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" start >/dev/null
+fi
+
+psql_admin() { "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
+if [ "$(psql_admin -c "select 1 from pg_roles where rolname='market'")" != 1 ]; then
+  psql_admin -c "create role market login createdb password 'market'"
+fi
+if [ "$(psql_admin -c "select 1 from pg_database where datname='market'")" != 1 ]; then
+  psql_admin -c "create database market owner market"
+fi
+echo "$URL"

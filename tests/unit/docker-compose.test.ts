@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, it, expect } from 'vitest';
+import { parseDocument } from 'yaml';
+import { CONFIG_KEYS, loadConfig } from '../../config';
+import { searchAttributeArgs } from '../../workflows/search-attributes';
+
+/**
+ * docker-compose.yml cannot be run in CI (no Docker engine), so these checks keep it in step with the
+ * code: the services the app expects, env names the config schema knows, the search attributes the
+ * workflows use, and the published ports the docs point at.
+ */
+const composePath = fileURLToPath(new URL('../../docker-compose.yml', import.meta.url));
+const text = readFileSync(composePath, 'utf8');
+// merge: compose resolves YAML `<<:` merge keys, and the file uses them for the shared app settings.
+const doc = parseDocument(text, { merge: true });
+
+type Service = {
+  environment?: Record<string, unknown> | string[];
+  ports?: Array<string | number | { published?: string | number; target?: string | number }>;
+  entrypoint?: string | string[];
+  command?: string | string[];
+};
+const compose = (doc.toJS() ?? {}) as { services?: Record<string, Service> };
+const services = compose.services ?? {};
+
+function service(name: string): Service {
+  const s = services[name];
+  if (!s) throw new Error(`docker-compose.yml has no service "${name}"`);
+  return s;
+}
+
+/** `environment:` as a map; compose also allows the list form `- NAME=value`. */
+function envOf(name: string): Record<string, string> {
+  const env = service(name).environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(env.map((e) => {
+      const i = e.indexOf('=');
+      return i < 0 ? [e, ''] : [e.slice(0, i), e.slice(i + 1)];
+    }));
+  }
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v == null ? '' : String(v)]));
+}
+
+/** Published host port -> container port, from short (`[ip:]host:container[/proto]`) or long syntax. */
+function portsOf(name: string): Array<{ published: string; target: string }> {
+  return (service(name).ports ?? []).map((p) => {
+    if (typeof p === 'object') return { published: String(p.published ?? ''), target: String(p.target ?? '') };
+    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    const target = parts[parts.length - 1] ?? '';
+    // A bare container port (`- "3000"`) publishes nothing fixed.
+    const published = parts.length >= 2 ? parts[parts.length - 2] ?? '' : '';
+    return { published, target };
+  });
+}
+
+describe('docker-compose.yml', () => {
+  it('is valid YAML with a services map', () => {
+    expect(doc.errors.map((e) => e.message)).toEqual([]);
+    expect(doc.warnings.map((e) => e.message)).toEqual([]);
+    expect(typeof compose.services).toBe('object');
+    expect(compose.services).not.toBeNull();
+  });
+
+  it('has every service the code expects', () => {
+    const names = Object.keys(services);
+    for (const name of ['postgres', 'temporal', 'temporal-ui', 'api', 'worker']) {
+      expect(names, `service ${name}`).toContain(name);
+    }
+  });
+
+  it.each(['api', 'worker'])('%s gets DATABASE_URL and TEMPORAL_ADDRESS, and only config keys', (name) => {
+    const env = envOf(name);
+    expect(env.DATABASE_URL, 'DATABASE_URL').toMatch(/^postgres(ql)?:\/\/.+@postgres:5432\//);
+    expect(env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS').toBe('temporal:7233');
+    const unknown = Object.keys(env).filter((k) => !CONFIG_KEYS.includes(k));
+    expect(unknown, 'variables config.ts does not read').toEqual([]);
+    // The values must also pass the schema, or the process would stop at start-up with a ConfigError.
+    expect(() => loadConfig(env)).not.toThrow();
+  });
+
+  it('runs the API and the worker as separate processes', () => {
+    const api = loadConfig(envOf('api'));
+    const worker = loadConfig(envOf('worker'));
+    expect({ api: [api.RUN_API, api.RUN_WORKER], worker: [worker.RUN_API, worker.RUN_WORKER] })
+      .toEqual({ api: [true, false], worker: [false, true] });
+    // Inside a container the API must listen beyond loopback, or the published port reaches nothing.
+    expect(api.HOST).toBe('0.0.0.0');
+  });
+
+  it('registers exactly the search attributes the workflows use', () => {
+    const args = searchAttributeArgs();
+    const expected = args.filter((_, i) => i % 2 === 1).sort(); // ['Name=Type', ...]
+    expect(expected.length).toBeGreaterThan(0);
+
+    const admin = service('temporal-admin-tools');
+    const script = [admin.entrypoint ?? [], admin.command ?? []].flat().join('\n');
+    const calls = [...script.matchAll(/temporal operator search-attribute create\b([^\n]*)/g)].map((m) => m[1] ?? '');
+    const flag = (call: string, f: string) => call.match(new RegExp(`--${f}[ =](\\S+)`))?.[1];
+    const registered = calls.map((c) => `${flag(c, 'name')}=${flag(c, 'type')}`).sort();
+
+    expect(registered).toEqual(expected);
+    for (const c of calls) {
+      expect(flag(c, 'namespace'), c).toBe('default');
+      expect(flag(c, 'address'), c).toBe('temporal:7233');
+    }
+  });
+
+  it('publishes the Temporal UI on 8233 and the API on 3000', () => {
+    expect(portsOf('temporal-ui')).toContainEqual({ published: '8233', target: '8080' });
+    expect(portsOf('api')).toContainEqual({ published: '3000', target: '3000' });
+  });
+});

@@ -1,0 +1,41 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Config } from './config';
+import type { Db } from './db/client';
+import { createActivities, type ActivityDeps } from './activities';
+
+export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+/** Bundles the workflow code once; tests share one bundle across workers. */
+export const bundleWorkflows = (): Promise<WorkflowBundleWithSourceMap> => bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+
+const quietBundlerLogger = {
+  log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
+  warn: (m: string) => console.warn(m), error: (m: string) => console.error(m),
+};
+
+export interface WorkerOptions extends ActivityDeps {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
+/** The real worker: the workflow bundle plus the activities built from their dependencies. */
+export async function createWorker(o: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    workflowBundle: o.workflowBundle ?? (await bundleWorkflows()),
+    activities: createActivities(o),
+  });
+}
+
+export type { Config, Db };
+
+// Run as a program: `tsx worker.ts` is the same as `RUN_API=false tsx main.ts`.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.env.RUN_API = 'false';
+  await import('./main');
+}

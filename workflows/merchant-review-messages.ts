@@ -1,0 +1,55 @@
+/**
+ * Everything the API and the merchant-review workflow share: ids, messages and search attributes.
+ * Imported by workflow code, so it may only use @temporalio/workflow and @temporalio/common.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+export const MERCHANT_REVIEW_PREFIX = 'merchant-review:';
+export const merchantReviewWorkflowId = (applicationId: string) => `${MERCHANT_REVIEW_PREFIX}${applicationId}`;
+export const applicationIdFromWorkflowId = (workflowId: string): string | undefined =>
+  workflowId.startsWith(MERCHANT_REVIEW_PREFIX) ? workflowId.slice(MERCHANT_REVIEW_PREFIX.length) : undefined;
+
+export type ReviewKind = 'onboarding' | 'change';
+/** Status as operators see it in the Temporal UI; overdue is a pending case past its deadline. */
+export type ReviewStatus = 'pending' | 'overdue' | 'approved' | 'rejected' | 'expired';
+
+export interface MerchantReviewInput {
+  applicationId: string;
+  kind: ReviewKind;
+  merchantId?: string;
+  workingDays: number;
+  resubmitWindowDays: number;
+}
+
+export interface MerchantReviewState {
+  applicationId: string;
+  kind: ReviewKind;
+  status: ReviewStatus;
+  round: number;
+  /** Epoch ms of the current round's deadline. */
+  deadline: number | null;
+  overdueAt: number | null;
+  decidedAt: number | null;
+  merchantId: string | null;
+}
+
+export interface ApproveDecision { operatorId: string; note?: string }
+export interface RejectDecision { operatorId: string; reasons: string[] }
+export interface Resubmission { applicantId: string; revisionId: string }
+
+export const approveUpdate = defineUpdate<MerchantReviewState, [ApproveDecision]>('approve');
+export const rejectUpdate = defineUpdate<MerchantReviewState, [RejectDecision]>('reject');
+export const resubmitUpdate = defineUpdate<MerchantReviewState, [Resubmission]>('resubmit');
+export const reviewStateQuery = defineQuery<MerchantReviewState>('state');
+
+/** Failure type the validators throw, mapped to HTTP 409 by the API. */
+export const CASE_NOT_OPEN = 'CaseNotOpen';
+
+export const SA = {
+  status: defineSearchAttributeKey('ReviewStatus', SearchAttributeType.KEYWORD),
+  kind: defineSearchAttributeKey('ReviewKind', SearchAttributeType.KEYWORD),
+  deadline: defineSearchAttributeKey('ReviewDeadline', SearchAttributeType.DATETIME),
+  round: defineSearchAttributeKey('ReviewRound', SearchAttributeType.INT),
+  merchantId: defineSearchAttributeKey('MerchantId', SearchAttributeType.KEYWORD),
+} as const;

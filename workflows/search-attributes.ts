@@ -1,0 +1,11 @@
+import { SA } from './merchant-review-messages';
+
+/** Every custom search attribute this project uses, registered on the dev server at start-up. */
+export const ALL_SEARCH_ATTRIBUTES = [...Object.values(SA)];
+
+const cliType: Record<string, string> = {
+  KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList',
+};
+/** `--search-attribute Name=Type` arguments for `temporal server start-dev`. */
+export const searchAttributeArgs = (): string[] =>
+  ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${cliType[k.type] ?? k.type}`]);
