@@ -18,7 +18,7 @@ const url = (protocols: string[]) =>
   }, `must be a URL with scheme ${protocols.join(' or ')}`);
 
 const schema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().max(65535)).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** PostgreSQL; when unset the embedded PGlite database under PGLITE_DIR is used. */

@@ -19,6 +19,8 @@ export interface WorkerOptions extends ActivityDeps {
   namespace: string;
   taskQueue: string;
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** Workflow cache size; 0 turns sticky execution off (tests that stop workers use it). */
+  maxCachedWorkflows?: number;
 }
 
 /** The real worker: the workflow bundle plus the activities built from their dependencies. */
@@ -29,6 +31,7 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     taskQueue: o.taskQueue,
     workflowBundle: o.workflowBundle ?? (await bundleWorkflows()),
     activities: createActivities(o),
+    ...(o.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
   });
 }
 

@@ -1,3 +1,5 @@
+import { ApplicationFailure } from '@temporalio/common';
+
 /** Texts of the messages sent to parties. One template serves e-mail, SMS and in-site message alike. */
 type Vars = Record<string, unknown>;
 const str = (v: unknown) => (Array.isArray(v) ? v.map((x) => `- ${String(x)}`).join('\n') : String(v ?? ''));
@@ -23,6 +25,7 @@ const templates: Record<string, (v: Vars) => { subject: string; body: string }> 
 
 export function renderTemplate(name: string, vars: Vars): { subject: string; body: string } {
   const t = templates[name];
-  if (!t) throw new Error(`unknown message template ${name}`);
+  // A missing template is a code error: retrying cannot fix it.
+  if (!t) throw ApplicationFailure.nonRetryable(`unknown message template ${name}`, 'UnknownTemplate');
   return t(vars);
 }

@@ -1,0 +1,106 @@
+import { describe, it, expect } from 'vitest';
+import { ConfigError, loadConfig } from '../../config';
+
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('loads the defaults from an empty environment', () => {
+    const c = loadConfig({});
+    expect(c).toEqual({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      PGLITE_DIR: '.data/pglite',
+      TEMPORAL_ADDRESS: '127.0.0.1:7233',
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TASK_QUEUE: 'marketplace',
+      MAIL_FROM: 'noreply@marketplace.local',
+      OPS_SUPERVISOR_EMAILS: [],
+      REVIEW_WORKING_DAYS: 3,
+      RESUBMIT_WINDOW_DAYS: 30,
+      RUN_WORKER: true,
+      RUN_API: true,
+    });
+    expect(c.DATABASE_URL).toBeUndefined();
+    expect(c.SMTP_URL).toBeUndefined();
+    expect(c.SMS_ENDPOINT).toBeUndefined();
+  });
+
+  it('reads valid values', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u:p@db:5432/market',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      SMTP_URL: 'smtp://mail:25',
+      SMS_ENDPOINT: 'https://sms.example.com/send',
+      RUN_WORKER: 'false',
+      RUN_API: '1',
+      REVIEW_WORKING_DAYS: '5',
+    });
+    expect(c).toMatchObject({
+      PORT: 8080,
+      DATABASE_URL: 'postgres://u:p@db:5432/market',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      SMTP_URL: 'smtp://mail:25',
+      SMS_ENDPOINT: 'https://sms.example.com/send',
+      RUN_WORKER: false,
+      RUN_API: true,
+      REVIEW_WORKING_DAYS: 5,
+    });
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['TEMPORAL_ADDRESS', 'nohost'],
+    ['SMTP_URL', 'http://x'],
+    ['SMS_ENDPOINT', 'ftp://x'],
+    ['OPS_SUPERVISOR_EMAILS', 'not-an-email'],
+    ['OPS_SUPERVISOR_EMAILS', 'ops@example.com,not-an-email'],
+    ['MAIL_FROM', 'nobody'],
+    ['LOG_LEVEL', 'verbose'],
+    ['RUN_WORKER', 'yes'],
+    ['REVIEW_WORKING_DAYS', '0'],
+  ])('rejects %s=%s with a ConfigError naming the variable', (name, value) => {
+    const err = configError({ [name]: value });
+    expect(err.name).toBe('ConfigError');
+    expect(err.message).toContain(name);
+    expect(err.problems.some((p) => p.startsWith(name))).toBe(true);
+  });
+
+  it('reports every bad variable at once', () => {
+    const err = configError({ PORT: 'abc', DATABASE_URL: 'mysql://x', TEMPORAL_ADDRESS: 'nohost' });
+    for (const name of ['PORT', 'DATABASE_URL', 'TEMPORAL_ADDRESS']) expect(err.message).toContain(name);
+    expect(err.problems).toHaveLength(3);
+  });
+
+  it('treats empty strings as unset', () => {
+    const c = loadConfig({
+      PORT: '', DATABASE_URL: '', TEMPORAL_ADDRESS: '', SMTP_URL: '', SMS_ENDPOINT: '', OPS_SUPERVISOR_EMAILS: '',
+      MAIL_FROM: '', RUN_API: '', UNRELATED: undefined,
+    });
+    expect(c.PORT).toBe(3000);
+    expect(c.DATABASE_URL).toBeUndefined();
+    expect(c.TEMPORAL_ADDRESS).toBe('127.0.0.1:7233');
+    expect(c.SMTP_URL).toBeUndefined();
+    expect(c.SMS_ENDPOINT).toBeUndefined();
+    expect(c.OPS_SUPERVISOR_EMAILS).toEqual([]);
+    expect(c.MAIL_FROM).toBe('noreply@marketplace.local');
+    expect(c.RUN_API).toBe(true);
+  });
+
+  it('parses OPS_SUPERVISOR_EMAILS as a comma-separated list, ignoring blanks around and between', () => {
+    expect(loadConfig({ OPS_SUPERVISOR_EMAILS: 'a@example.com' }).OPS_SUPERVISOR_EMAILS).toEqual(['a@example.com']);
+    expect(loadConfig({ OPS_SUPERVISOR_EMAILS: ' a@example.com, b@example.org ,,c@example.net, ' }).OPS_SUPERVISOR_EMAILS)
+      .toEqual(['a@example.com', 'b@example.org', 'c@example.net']);
+  });
+});
