@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
@@ -39,9 +39,25 @@ export async function openDatabase(opts: { url?: string; pgliteDir?: string; poo
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const dir = opts.pgliteDir ?? '.data/pglite';
-  if (dir !== 'memory://') mkdirSync(dir, { recursive: true });
+  const release = dir === 'memory://' ? () => undefined : lockDirectory(dir);
   const client = await PGlite.create(dir);
   const db = drizzlePglite(client, { schema });
   await migratePglite(db, { migrationsFolder });
-  return { db: db as unknown as Db, kind: 'pglite', close: () => client.close() };
+  return { db: db as unknown as Db, kind: 'pglite', close: async () => { await client.close(); release(); } };
+}
+
+/** PGlite has one owner at a time: a second process opening the same files would corrupt them. */
+function lockDirectory(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const lock = `${dir}.lock`;
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+  } catch {
+    const pid = Number(readFileSync(lock, 'utf8'));
+    let alive = false;
+    try { alive = pid > 0 && pid !== process.pid && process.kill(pid, 0); } catch { alive = false; }
+    if (alive) throw new Error(`the embedded database ${dir} is in use by process ${pid}; stop it first, or set DATABASE_URL`);
+    writeFileSync(lock, String(process.pid));
+  }
+  return () => rmSync(lock, { force: true });
 }
