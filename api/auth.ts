@@ -33,19 +33,33 @@ export async function createPrincipal(db: Db, p: { role: Role; name: string; ema
 
 const unauthorized = (detail: string) => new Problem(401, 'Unauthorized', detail);
 
-export function authenticate(db: Db): RequestHandler {
+/**
+ * Looks keys up in the database, remembering a verified key for `cacheMs` so a busy client does not
+ * pay a query per request. The price: a revoked key keeps working for at most that long in this process.
+ */
+export function authenticate(db: Db, cacheMs = 30_000): RequestHandler {
+  const cache = new Map<string, { secretHash: string; principal: Principal; until: number }>();
+  const MAX_CACHED = 10_000;
   return async (req, res, next) => {
     const header = req.get('authorization');
     if (!header) throw unauthorized('send an API key as Authorization: Bearer <key>');
     const m = /^Bearer (\S+)$/.exec(header)?.[1]?.match(KEY_FORMAT);
     if (!m) throw unauthorized('malformed API key');
-    const [row] = await db.select({ secretHash: apiKeys.secretHash, principal: principals }).from(apiKeys)
-      .innerJoin(principals, eq(principals.id, apiKeys.principalId))
-      .where(and(eq(apiKeys.id, m[1]!), isNull(apiKeys.revokedAt)));
     const given = Buffer.from(hash(m[2]!), 'hex');
-    if (!row || !timingSafeEqual(given, Buffer.from(row.secretHash, 'hex'))) throw unauthorized('unknown or revoked API key');
-    req.principal = { id: row.principal.id, role: row.principal.role, merchantId: row.principal.merchantId, name: row.principal.name };
-    res.locals.principalId = row.principal.id;
+    let entry = cache.get(m[1]!);
+    if (!entry || entry.until < Date.now()) {
+      const [row] = await db.select({ secretHash: apiKeys.secretHash, principal: principals }).from(apiKeys)
+        .innerJoin(principals, eq(principals.id, apiKeys.principalId))
+        .where(and(eq(apiKeys.id, m[1]!), isNull(apiKeys.revokedAt)));
+      if (!row) throw unauthorized('unknown or revoked API key');
+      const { id, role, merchantId, name } = row.principal;
+      entry = { secretHash: row.secretHash, principal: { id, role, merchantId, name }, until: Date.now() + cacheMs };
+      if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
+      cache.set(m[1]!, entry);
+    }
+    if (!timingSafeEqual(given, Buffer.from(entry.secretHash, 'hex'))) throw unauthorized('unknown or revoked API key');
+    req.principal = entry.principal;
+    res.locals.principalId = entry.principal.id;
     next();
   };
 }

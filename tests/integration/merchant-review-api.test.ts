@@ -151,6 +151,15 @@ describe('seller onboarding over HTTP with PostgreSQL and the dev server', () =>
     expect(await s.db.select().from(merchantApplications).where(eq(merchantApplications.licenceNo, input.businessLicenceNo))).toHaveLength(1);
   });
 
+  it('gives every response a request id, keeping a sane one the caller sent', async () => {
+    const fresh = await s.call('GET', '/v1/reviews', { key: operator.key });
+    expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const kept = await s.call('GET', '/v1/reviews', { key: operator.key, headers: { 'x-request-id': 'trace-42' } });
+    expect(kept.headers.get('x-request-id')).toBe('trace-42');
+    const replaced = await s.call('GET', '/healthz', { headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(replaced.headers.get('x-request-id')).not.toBe('bad id with spaces');
+  });
+
   it('publishes the OpenAPI document and its docs page', async () => {
     const doc = await s.call('GET', '/openapi.json');
     expect(doc.json.openapi).toBe('3.1.0');
