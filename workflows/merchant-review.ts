@@ -2,7 +2,7 @@ import {
   ApplicationFailure, condition, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { ReviewActivities } from '../activities/review';
-import type { NotifyActivities } from '../activities/notify';
+import type { NotifyActivities, Party } from '../activities/notify';
 import {
   approveUpdate, CASE_NOT_OPEN, rejectUpdate, resubmitUpdate, reviewStateQuery, SA,
   type ApproveDecision, type MerchantReviewInput, type MerchantReviewState, type RejectDecision, type Resubmission,
@@ -74,13 +74,13 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
     const deadline = state.deadline ? new Date(state.deadline).toISOString() : 'none';
     setCurrentDetails(`**${state.status}** · ${state.kind} · round ${state.round} · deadline ${deadline}`);
   };
-  const tell = (event: string, extra: Record<string, unknown> = {}) =>
+  /** One message per (case, round, template); a failure after a day of retries is recorded, not fatal. */
+  const tell = (party: Party, template: string, extra: Record<string, unknown> = {}) =>
     notify.notifyParty({
-      dedupeKey: `${applicationId}:r${state.round}:${event}`,
-      party: { kind: 'applicant', applicationId },
-      template: event,
-      vars: { applicationId, round: state.round, ...extra },
-    }).catch((err: unknown) => db.recordEvent({ applicationId, round: state.round, type: 'notification_failed', at: Date.now(), data: { event, error: String(err) } }));
+      dedupeKey: `${applicationId}:r${state.round}:${template}`, party, template,
+      vars: { applicationId, round: state.round, kind: state.kind, ...extra },
+    }).catch((err: unknown) => db.recordEvent({ applicationId, round: state.round, type: 'notification_failed', at: Date.now(), data: { template, error: String(err) } }));
+  const applicant: Party = { kind: 'applicant', applicationId };
 
   for (;;) {
     const { deadline } = await db.openRound({ applicationId, round: state.round, openedAt: Date.now(), workingDays: input.workingDays });
@@ -95,12 +95,7 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
       state.overdueAt = Date.now();
       publish();
       await db.markOverdue({ applicationId, round: state.round, at: state.overdueAt });
-      await notify.notifyParty({
-        dedupeKey: `${applicationId}:r${state.round}:overdue`,
-        party: { kind: 'supervisors' },
-        template: 'review.overdue',
-        vars: { applicationId, round: state.round, deadline: new Date(deadline).toISOString(), kind: state.kind },
-      }).catch((err: unknown) => db.recordEvent({ applicationId, round: state.round, type: 'notification_failed', at: Date.now(), data: { event: 'review.overdue', error: String(err) } }));
+      await tell({ kind: 'supervisors' }, 'review.overdue', { deadline: new Date(deadline).toISOString() });
       await condition(() => decision !== null);
     }
 
@@ -112,7 +107,7 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
       state.status = 'approved';
       publish();
       settled++;
-      await tell('review.approved', { merchantId, note: d.approve.note ?? '' });
+      await tell(applicant, 'review.approved', { merchantId, note: d.approve.note ?? '' });
       return state;
     }
 
@@ -120,13 +115,13 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
     state.status = 'rejected';
     publish();
     settled++;
-    await tell('review.rejected', { reasons: d.reject.reasons });
+    await tell(applicant, 'review.rejected', { reasons: d.reject.reasons });
 
     if (!(await condition(() => resubmission !== null, input.resubmitWindowDays * DAY_MS))) {
       await db.expire({ applicationId, round: state.round, at: Date.now() });
       state.status = 'expired';
       publish();
-      await tell('review.expired', { days: input.resubmitWindowDays });
+      await tell(applicant, 'review.expired', { days: input.resubmitWindowDays });
       return state;
     }
     const r = resubmission!;

@@ -31,32 +31,28 @@ export function reviewRoutes({ router, registry, reviews }: RouteContext) {
     if (!app) throw notFound(`review ${id}`);
     if (app.status !== 'pending') throw conflict(`review ${id} is ${app.status}`);
   };
-  const decided = async (id: string) => toView((await reviews.get(id))!, await reviews.history(id));
   const decisionResponses = {
     200: { description: 'The decided case', schema: applicationView },
     404: { description: 'No such case', schema: problemSchema },
     409: { description: 'The case is already decided', schema: problemSchema },
   };
 
-  defineRoute(router, registry, {
-    method: 'post', path: '/v1/reviews/:id/approve', tag: 'Reviews', roles: ['operator'],
-    summary: 'Approve an open case. Onboarding makes the applicant an active seller; a change applies to the seller.',
-    params: idParam, body: approveBody, responses: decisionResponses,
-    handler: async ({ principal, params, body }) => {
-      await openCase(params.id);
-      await reviews.approve(params.id, principal.id, body.note);
-      return { body: await decided(params.id) };
-    },
-  });
-
-  defineRoute(router, registry, {
-    method: 'post', path: '/v1/reviews/:id/reject', tag: 'Reviews', roles: ['operator'],
-    summary: 'Reject an open case with reasons. The applicant may correct and resubmit into the same case.',
-    params: idParam, body: rejectBody, responses: decisionResponses,
-    handler: async ({ principal, params, body }) => {
-      await openCase(params.id);
-      await reviews.reject(params.id, principal.id, body.reasons);
-      return { body: await decided(params.id) };
-    },
-  });
+  /** Both decisions: role, open case, then the workflow's Update, then the case as the database now holds it. */
+  function decision<B extends typeof approveBody | typeof rejectBody>(
+    verb: 'approve' | 'reject', body: B, summary: string, decide: (id: string, operatorId: string, body: z.infer<B>) => Promise<unknown>,
+  ) {
+    defineRoute(router, registry, {
+      method: 'post', path: `/v1/reviews/:id/${verb}`, tag: 'Reviews', roles: ['operator'], summary,
+      params: idParam, body, responses: decisionResponses,
+      handler: async ({ principal, params, body: input }) => {
+        await openCase(params.id);
+        await decide(params.id, principal.id, input as z.infer<B>);
+        return { body: toView((await reviews.get(params.id))!, await reviews.history(params.id)) };
+      },
+    });
+  }
+  decision('approve', approveBody, 'Approve an open case. Onboarding makes the applicant an active seller; a change applies to the seller.',
+    (id, op, b) => reviews.approve(id, op, b.note));
+  decision('reject', rejectBody, 'Reject an open case with reasons. The applicant may correct and resubmit into the same case.',
+    (id, op, b) => reviews.reject(id, op, b.reasons));
 }
