@@ -51,7 +51,8 @@ export async function run(config: Config) {
     stopping = true;
     log.info('shutting down');
     await new Promise((r) => (server ? server.close(r) : r(undefined)));
-    worker?.shutdown();
+    // The SDK's runtime also answers SIGINT/SIGTERM by shutting its workers down: don't do it twice.
+    if (worker?.getState() === 'RUNNING') worker.shutdown();
     await workerDone;
     await clientConnection?.close();
     await nativeConnection?.close();

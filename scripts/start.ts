@@ -25,7 +25,7 @@ mkdirSync(DATA, { recursive: true });
 const [host, port] = config.TEMPORAL_ADDRESS.split(':');
 const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const temporal = host === '127.0.0.1' || host === 'localhost'
-  ? startDevServer({ dbFile: `${DATA}/temporal.sqlite`, port: Number(port), uiPort, log: (l) => { if (/error|fatal/i.test(l)) console.error(`[temporal] ${l}`); } })
+  ? startDevServer({ dbFile: `${DATA}/temporal.sqlite`, port: Number(port), uiPort, log: (l) => { if (!stopping && /level=(ERROR|FATAL)/.test(l)) console.error(`[temporal] ${l}`); } })
   : undefined;
 temporal?.on('exit', (code) => { if (!stopping) { console.error(`Temporal dev server exited (${code})`); process.exit(1); } });
 
