@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { applicationRevisions, merchantApplications, merchants, reviewEvents } from '../db/schema';
@@ -45,6 +45,17 @@ export function createReviewService({ db, temporal, config }: { db: Db; temporal
         ...(app.merchantId ? [{ key: SA.merchantId, value: app.merchantId }] : []),
       ],
     });
+  }
+
+  /** A replayed request: make sure an open case's workflow runs (a crash may have come between row and start). */
+  async function ensureRunning(app: Application) {
+    if (app.status !== 'pending' && app.status !== 'rejected') return;
+    try {
+      await startWorkflow(app);
+    } catch (e) {
+      // A closed run under this id means the case already finished: nothing to restart.
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    }
   }
 
   /** Inserts the case, then starts its workflow; a failed start removes the row so nothing half-made stays. */
@@ -106,10 +117,13 @@ export function createReviewService({ db, temporal, config }: { db: Db; temporal
       const id = idempotencyKey ? idFromKey('MA', p.id, idempotencyKey) : newId('MA');
       const existing = await get(id);
       if (existing) {
-        // The same request again: make sure its workflow runs (a crash may have come between row and start).
-        await startWorkflow(existing);
+        await ensureRunning(existing);
         return { app: existing, created: false };
       }
+      // Spec §5.1: a company that is already onboarded does not apply again.
+      const [seller] = await db.select({ id: merchants.id }).from(merchants)
+        .where(sql`${merchants.profile}->>'businessLicenceNo' = ${body.businessLicenceNo}`);
+      if (seller) throw conflict(`this company is already a seller (${seller.id})`);
       const app = await open({
         id, kind: 'onboarding', applicantPrincipalId: p.id, licenceNo: body.businessLicenceNo, status: 'pending',
         payload: body, openedAt: new Date(), workflowId: merchantReviewWorkflowId(id),
@@ -123,7 +137,7 @@ export function createReviewService({ db, temporal, config }: { db: Db; temporal
       const id = idempotencyKey ? idFromKey('MA', p.id, idempotencyKey) : newId('MA');
       const existing = await get(id);
       if (existing) {
-        await startWorkflow(existing);
+        await ensureRunning(existing);
         return existing;
       }
       return open({

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Starts (or reuses) a PostgreSQL server for the tests: Debian's package, its own cluster under
-# .tools/pg, listening on 127.0.0.1:${PGPORT:-54329}, with role/database "market".
+# Starts (or reuses) a PostgreSQL server for the tests: Debian's package, its own cluster, listening
+# on 127.0.0.1:${PGPORT:-54329}, with role/database "market".
 # Prints the DATABASE_URL to use on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PGPORT=${PGPORT:-54329}
-DATA=$PWD/.tools/pg/data
+# As root the cluster belongs to the postgres user, which may not be able to enter this checkout
+# (CI clones anywhere), so its files live in that user's home; otherwise under .tools/.
+if [ "$(id -u)" = 0 ]; then DATA=${PG_TEST_DATA:-/var/lib/postgresql/koogallery-test-$PGPORT}; else DATA=${PG_TEST_DATA:-$PWD/.tools/pg/data}; fi
 URL="postgres://market:market@127.0.0.1:$PGPORT/market"
 log() { echo "[postgres] $*" >&2; }
 
@@ -36,7 +38,7 @@ else
   if [ ! -f "$DATA/PG_VERSION" ]; then
     log "creating a cluster in $DATA"
     mkdir -p "$DATA"
-    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$(dirname "$DATA")"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$DATA"; chmod 700 "$DATA"; fi
     as_pg "$PGBIN/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
   # fsync off: this cluster holds only disposable test data, and it halves the tests' database time.

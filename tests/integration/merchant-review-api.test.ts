@@ -146,8 +146,17 @@ describe('seller onboarding over HTTP with PostgreSQL and the dev server', () =>
     const replay = await s.call('POST', '/v1/merchant-applications', { key: alice.key, body: input, headers: { 'idempotency-key': 'apply-once' } });
     expect(replay.status).toBe(200);
     expect(replay.json.id).toBe(first.json.id);
+    const open = await s.call('POST', '/v1/merchant-applications', { key: bob.key, body: { ...input, companyName: 'Acme Again' } });
+    expect(open.status).toBe(409);
+    expect(open.json.detail).toContain('open application');
+    // Replayed after the case is decided: still the same case, not an error.
+    expect((await s.call('POST', `/v1/reviews/${first.json.id}/approve`, { key: operator.key, body: {} })).status).toBe(200);
+    const late = await s.call('POST', '/v1/merchant-applications', { key: alice.key, body: input, headers: { 'idempotency-key': 'apply-once' } });
+    expect(late.status).toBe(200);
+    expect(late.json).toMatchObject({ id: first.json.id, status: 'approved' });
     const dup = await s.call('POST', '/v1/merchant-applications', { key: bob.key, body: { ...input, companyName: 'Acme Again' } });
     expect(dup.status).toBe(409);
+    expect(dup.json.detail).toContain('already a seller');
     expect(await s.db.select().from(merchantApplications).where(eq(merchantApplications.licenceNo, input.businessLicenceNo))).toHaveLength(1);
   });
 
