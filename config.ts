@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseMasterKey } from './domain/secret-box';
 
 /**
  * All configuration, read once from the environment and validated. A bad or missing value stops
@@ -37,6 +38,18 @@ const schema = z.object({
   REVIEW_WORKING_DAYS: z.coerce.number().int().min(1).max(60).default(3),
   /** How long a rejected application waits for a resubmission before the case closes as expired. */
   RESUBMIT_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** 32 bytes (64 hex characters or base64) that encrypt sellers' access keys at rest. `make start` makes one in .data/. */
+  MASTER_KEY: z.string().refine((k) => { try { parseMasterKey(k); return true; } catch { return false; } }, 'must be 32 bytes as 64 hex characters or base64').optional(),
+  /** SaaS provisioning: interval of automatic newInstance retries, their window, and the call timeout (ms). */
+  PROVISION_RETRY_INTERVAL_MS: z.coerce.number().int().min(1000).default(180_000),
+  PROVISION_RETRY_WINDOW_MS: z.coerce.number().int().min(60_000).default(3 * 3_600_000),
+  /** After the automatic retries, an order nobody restarts, delivers or cancels is refunded after this long ('keep' waits forever). */
+  PROVISION_IDLE_ACTION: z.enum(['refund', 'keep']).default('refund'),
+  PROVISION_IDLE_MS: z.coerce.number().int().min(3_600_000).default(7 * 86_400_000),
+  /** How often the marketplace polls queryInstance after a 000004 answer, and for how long. */
+  PROVISION_POLL_INTERVAL_MS: z.coerce.number().int().min(1000).default(30_000),
+  PROVISION_POLL_WINDOW_MS: z.coerce.number().int().min(60_000).default(3 * 3_600_000),
+  SELLER_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   /** Runs worker and API in one process; `make start` does, docker-compose runs them apart. */
   RUN_WORKER: bool.default(true),
   RUN_API: bool.default(true),

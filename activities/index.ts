@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { createNotifyActivities, createTransports, type Transports } from './notify';
+import { createProvisionActivities } from './provision';
 import { createReviewActivities } from './review';
 
 export interface ActivityDeps {
@@ -14,6 +15,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createReviewActivities(deps),
+    ...createProvisionActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
   };
 }

@@ -3,14 +3,15 @@ import nodemailer from 'nodemailer';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
-import { merchantApplications, notifications, principals } from '../db/schema';
+import { merchantApplications, merchants, notifications, principals } from '../db/schema';
 import { renderTemplate } from './templates';
 
 /** Who a message is for. Addresses are looked up here, so no personal data enters workflow history. */
 export type Party =
   | { kind: 'applicant'; applicationId: string }
   | { kind: 'supervisors' }
-  | { kind: 'principal'; principalId: string };
+  | { kind: 'principal'; principalId: string }
+  | { kind: 'merchant'; merchantId: string };
 
 interface Recipient { principalId?: string; email?: string; phone?: string }
 type Channel = 'email' | 'sms' | 'inapp';
@@ -56,6 +57,14 @@ export function createNotifyActivities({ db, config, transports }: { db: Db; con
         const listed = ops.map((o) => ({ principalId: o.id, email: o.email ?? undefined, phone: o.phone ?? undefined }));
         const extra = config.OPS_SUPERVISOR_EMAILS.filter((e) => !listed.some((l) => l.email === e)).map((email) => ({ email }));
         return [...listed, ...extra];
+      }
+      case 'merchant': {
+        // The seller's accounts get in-site messages; the profile's customer-service e-mail and contact phone the rest.
+        const [m] = await db.select().from(merchants).where(eq(merchants.id, party.merchantId));
+        if (!m) throw ApplicationFailure.nonRetryable(`merchant ${party.merchantId} not found`, 'MerchantNotFound');
+        const sellers = await db.select({ id: principals.id }).from(principals).where(eq(principals.merchantId, m.id));
+        const p = m.profile as { customerServiceEmail?: string; contactPhone?: string };
+        return [{ email: p.customerServiceEmail, phone: p.contactPhone }, ...sellers.map((s) => ({ principalId: s.id }))];
       }
       case 'principal': {
         const [p] = await db.select().from(principals).where(eq(principals.id, party.principalId));

@@ -17,6 +17,14 @@ const templates: Record<string, (v: Vars) => { subject: string; body: string }> 
     subject: `Your marketplace application ${str(v.applicationId)} was closed`,
     body: `Your application ${str(v.applicationId)} was closed because it was not resubmitted within ${str(v.days)} days.`,
   }),
+  'provision.failed': (v) => ({
+    subject: `Production interface call failed for order line ${str(v.orderLineId)}`,
+    body: `Attempt ${str(v.attempt)} to create the instance for order line ${str(v.orderLineId)} failed: ${str(v.error)}. The marketplace retries automatically.`,
+  }),
+  'provision.retries_exhausted': (v) => ({
+    subject: `Order line ${str(v.orderLineId)} needs you: automatic retries stopped`,
+    body: `After ${str(v.attempts)} attempts the marketplace stopped calling your production interface for order line ${str(v.orderLineId)} (last error: ${str(v.error)}). Fix the interface and restart the call, or deliver by hand.`,
+  }),
   'review.overdue': (v) => ({
     subject: `Review ${str(v.applicationId)} is overdue`,
     body: `The ${str(v.kind)} review ${str(v.applicationId)} (round ${str(v.round)}) passed its deadline ${str(v.deadline)} without a decision.`,

@@ -133,3 +133,105 @@ export const notifications = pgTable(
     index('notifications_recipient').on(t.recipientPrincipalId, t.channel),
   ],
 );
+
+// ---- Catalog, accounts and orders (SaaS provisioning) ----
+
+export const products = pgTable('products', {
+  id: text('id').primaryKey(),
+  merchantId: text('merchant_id').notNull().references(() => merchants.id),
+  name: text('name').notNull(),
+  deliveryType: text('delivery_type', { enum: ['saas', 'image', 'license', 'manual_service', 'hardware', 'api'] }).notNull(),
+  status: text('status', { enum: ['draft', 'on_sale', 'stopped'] }).notNull().default('draft'),
+  /** Set by dial tests after 5 failing days: no trading, hidden from buyers, until an operator lifts it. */
+  tradingFrozen: boolean('trading_frozen').notNull().default(false),
+  flaggedForDelisting: boolean('flagged_for_delisting').notNull().default(false),
+  /** SaaS only: the seller's production interface address and its access key, encrypted with the master key. */
+  productionUrl: text('production_url'),
+  accessKeyEnc: text('access_key_enc'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const skus = pgTable('skus', {
+  id: text('id').primaryKey(),
+  productId: text('product_id').notNull().references(() => products.id),
+  name: text('name').notNull(),
+  chargingMode: text('charging_mode', { enum: ['yearly', 'monthly', 'one_time', 'on_demand'] }).notNull(),
+  /** Number of years or months bought for yearly/monthly SKUs. */
+  periods: integer('periods').notNull().default(1),
+  priceCents: integer('price_cents').notNull(),
+});
+
+/** A buyer's prepaid balance; every change is a ledger row with its own dedupe key. */
+export const accounts = pgTable('accounts', {
+  principalId: text('principal_id').primaryKey().references(() => principals.id),
+  balanceCents: integer('balance_cents').notNull().default(0),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const ledger = pgTable('ledger', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  principalId: text('principal_id').notNull().references(() => principals.id),
+  dedupeKey: text('dedupe_key').notNull(),
+  amountCents: integer('amount_cents').notNull(),
+  reason: text('reason').notNull(),
+  orderId: text('order_id'),
+  at: ts('at').notNull().defaultNow(),
+}, (t) => [uniqueIndex('ledger_dedupe').on(t.dedupeKey)]);
+
+export const orders = pgTable('orders', {
+  id: text('id').primaryKey(),
+  buyerPrincipalId: text('buyer_principal_id').notNull().references(() => principals.id),
+  idempotencyKey: text('idempotency_key'),
+  status: text('status', { enum: ['processing', 'completed', 'failed', 'cancelled'] }).notNull(),
+  totalCents: integer('total_cents').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [uniqueIndex('orders_idempotency').on(t.buyerPrincipalId, t.idempotencyKey)]);
+
+export const orderLines = pgTable('order_lines', {
+  id: text('id').primaryKey(),
+  orderId: text('order_id').notNull().references(() => orders.id),
+  productId: text('product_id').notNull().references(() => products.id),
+  skuId: text('sku_id').notNull().references(() => skus.id),
+  merchantId: text('merchant_id').notNull().references(() => merchants.id),
+  status: text('status', { enum: ['processing', 'delivered', 'failed', 'cancelled'] }).notNull(),
+  /** Why provisioning is stuck or failed, as the seller and operators see it. */
+  provisioning: text('provisioning', { enum: ['calling', 'polling', 'interface_failed', 'done'] }).notNull().default('calling'),
+  priceCents: integer('price_cents').notNull(),
+  instanceId: text('instance_id'),
+  failure: text('failure'),
+  /** The seller answered another instance id for this line than the first one: flagged for operators. */
+  instanceConflict: boolean('instance_conflict').notNull().default(false),
+  expiresAt: ts('expires_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [index('order_lines_order').on(t.orderId), index('order_lines_merchant').on(t.merchantId)]);
+
+/** Every call to a seller's production interface, with what went out, what came back and how long it took. */
+export const interfaceMessages = pgTable('interface_messages', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  dedupeKey: text('dedupe_key').notNull(),
+  orderLineId: text('order_line_id').references(() => orderLines.id),
+  productId: text('product_id').notNull().references(() => products.id),
+  merchantId: text('merchant_id').notNull(),
+  activity: text('activity').notNull(),
+  request: jsonb('request').$type<Record<string, unknown>>().notNull(),
+  httpStatus: integer('http_status'),
+  response: text('response'),
+  resultCode: text('result_code'),
+  outcome: text('outcome', { enum: ['success', 'async', 'retryable', 'refused'] }).notNull(),
+  error: text('error'),
+  latencyMs: integer('latency_ms').notNull(),
+  at: ts('at').notNull(),
+}, (t) => [uniqueIndex('interface_messages_dedupe').on(t.dedupeKey), index('interface_messages_line').on(t.orderLineId)]);
+
+/** A delivered SaaS instance. Credentials are read live from the seller, not stored. */
+export const instances = pgTable('instances', {
+  id: text('id').primaryKey(),
+  orderLineId: text('order_line_id').notNull().references(() => orderLines.id),
+  productId: text('product_id').notNull().references(() => products.id),
+  buyerPrincipalId: text('buyer_principal_id').notNull().references(() => principals.id),
+  deliveredBy: text('delivered_by', { enum: ['interface', 'manual'] }).notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [uniqueIndex('instances_order_line').on(t.orderLineId)]);

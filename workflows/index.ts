@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow type the worker runs.
 export { merchantReview } from './merchant-review';
+export { saasProvision } from './saas-provision';

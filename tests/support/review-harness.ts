@@ -11,6 +11,7 @@ import {
 } from '../../workflows/merchant-review-messages';
 import { temporal } from '@temporalio/proto';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { TEST_MASTER_KEY } from './catalog';
 import { freshDatabase } from './db';
 import { applicationInput } from './fixtures';
 import { startInbox } from './inbox';
@@ -32,7 +33,7 @@ export const nextWeekday = (from: string, day: number) => addDays(from, (day - w
  * A time-skipping Temporal server, a fresh PostgreSQL database, a loopback SMTP server and SMS
  * gateway, and the real worker (real activities) on its own task queue.
  */
-export async function startReviewHarness() {
+export async function startReviewHarness(extraConfig: Record<string, string> = {}) {
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: TEMPORAL_TEST_SERVER } },
   });
@@ -45,7 +46,7 @@ export async function startReviewHarness() {
   const inbox = await startInbox();
   const config = loadConfig({
     SMTP_URL: inbox.smtpUrl, SMS_ENDPOINT: inbox.smsEndpoint, OPS_SUPERVISOR_EMAILS: 'duty-manager@marketplace.local',
-    TEMPORAL_TASK_QUEUE: `review-${newId('', 6)}`,
+    TEMPORAL_TASK_QUEUE: `review-${newId('', 6)}`, MASTER_KEY: TEST_MASTER_KEY, ...extraConfig,
   });
   const db = database.db;
   const [applicant, operator] = [newId('P', 12), newId('P', 12)];

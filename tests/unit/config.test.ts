@@ -28,10 +28,25 @@ describe('loadConfig', () => {
       RESUBMIT_WINDOW_DAYS: 30,
       RUN_WORKER: true,
       RUN_API: true,
+      // SaaS provisioning runs on the spec's real durations: every 3 minutes for 3 hours, 5 s per call.
+      PROVISION_RETRY_INTERVAL_MS: 180_000,
+      PROVISION_RETRY_WINDOW_MS: 10_800_000,
+      PROVISION_POLL_INTERVAL_MS: 30_000,
+      PROVISION_POLL_WINDOW_MS: 10_800_000,
+      PROVISION_IDLE_ACTION: 'refund',
+      PROVISION_IDLE_MS: 604_800_000,
+      SELLER_CALL_TIMEOUT_MS: 5_000,
     });
     expect(c.DATABASE_URL).toBeUndefined();
+    expect(c.MASTER_KEY).toBeUndefined();
     expect(c.SMTP_URL).toBeUndefined();
     expect(c.SMS_ENDPOINT).toBeUndefined();
+  });
+
+  it('takes a 32-byte master key as hex or base64 and refuses anything else', () => {
+    expect(loadConfig({ MASTER_KEY: 'a'.repeat(64) }).MASTER_KEY).toBe('a'.repeat(64));
+    expect(loadConfig({ MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }).MASTER_KEY).toBeDefined();
+    expect(() => loadConfig({ MASTER_KEY: 'short' })).toThrow(/MASTER_KEY/);
   });
 
   it('reads valid values', () => {

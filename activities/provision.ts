@@ -1,0 +1,155 @@
+import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import type { Config } from '../config';
+import type { Db } from '../db/client';
+import { accounts, instances, interfaceMessages, ledger, orderLines, orders, products } from '../db/schema';
+import { newId } from '../domain/ids';
+import { createSecretBox } from '../domain/secret-box';
+import { signRequest, verifyBodySign } from '../domain/saas-signing';
+
+/** Result codes that mean the seller will never provision this order (spec §1.6): fail and refund at once. */
+const REFUSALS = new Set(['000100', '000101', '000102', '000103', '000104', '000105', '000106', '000107']);
+
+const newInstanceReply = z.object({ resultCode: z.string().regex(/^\d{6}$/), resultMsg: z.string().max(1024).optional(), instanceId: z.string().min(1).max(64).optional() });
+const queryReply = z.object({
+  resultCode: z.string().regex(/^\d{6}$/),
+  info: z.array(z.object({ instanceId: z.string(), appInfo: z.object({ frontEndUrl: z.string() }).passthrough().optional() }).passthrough()).optional(),
+});
+
+export interface CallOutcome { outcome: 'success' | 'async' | 'retryable' | 'refused'; resultCode?: string; instanceId?: string; error?: string }
+
+export function createProvisionActivities({ db, config }: { db: Db; config: Config }) {
+  const box = () => {
+    if (!config.MASTER_KEY) throw ApplicationFailure.nonRetryable('MASTER_KEY is not configured', 'ConfigMissing');
+    return createSecretBox(config.MASTER_KEY);
+  };
+
+  async function loadLine(orderLineId: string) {
+    const [row] = await db.select({ line: orderLines, product: products }).from(orderLines)
+      .innerJoin(products, eq(products.id, orderLines.productId)).where(eq(orderLines.id, orderLineId));
+    if (!row) throw ApplicationFailure.nonRetryable(`order line ${orderLineId} not found`, 'OrderLineNotFound');
+    if (!row.product.productionUrl || !row.product.accessKeyEnc) throw ApplicationFailure.nonRetryable(`product ${row.product.id} has no production interface`, 'NoProductionInterface');
+    return { ...row, accessKey: box().open(row.product.accessKeyEnc) };
+  }
+
+  /**
+   * One signed POST to the seller. Never throws for the seller's faults: they come back as an error
+   * string, because every attempt is recorded and the workflow decides what follows.
+   */
+  async function post(url: string, accessKey: string, body: Record<string, string>) {
+    const { payload, query } = signRequest(accessKey, body, Date.now());
+    const target = new URL(url);
+    for (const [k, v] of Object.entries(query)) target.searchParams.set(k, v);
+    const started = performance.now();
+    try {
+      const res = await fetch(target, {
+        method: 'POST', headers: { 'content-type': 'application/json;charset=utf-8' }, body: payload,
+        signal: AbortSignal.timeout(config.SELLER_CALL_TIMEOUT_MS), redirect: 'error',
+      });
+      const raw = (await res.text()).slice(0, 64 * 1024);
+      const latencyMs = Math.round(performance.now() - started);
+      if (res.status !== 200) return { latencyMs, httpStatus: res.status, raw, error: `HTTP ${res.status}` };
+      const sign = res.headers.get('body-sign');
+      if (sign && !verifyBodySign(accessKey, raw, sign)) return { latencyMs, httpStatus: 200, raw, error: 'the Body-Sign header does not match the body' };
+      let json: unknown;
+      try { json = JSON.parse(raw); } catch { return { latencyMs, httpStatus: 200, raw, error: 'unparseable response body' }; }
+      return { latencyMs, httpStatus: 200, raw, json };
+    } catch (e) {
+      const err = e as Error;
+      return { latencyMs: Math.round(performance.now() - started), error: err.name === 'TimeoutError' ? `timeout after ${config.SELLER_CALL_TIMEOUT_MS} ms` : `network error: ${err.message}` };
+    }
+  }
+
+  async function record(m: typeof interfaceMessages.$inferInsert) {
+    await db.insert(interfaceMessages).values(m).onConflictDoNothing();
+  }
+
+  return {
+    async callNewInstance(a: { orderLineId: string; attempt: number }): Promise<CallOutcome> {
+      const { line, product, accessKey } = await loadLine(a.orderLineId);
+      // A new businessId on every call, the same order ids every time (spec §1.5.1).
+      const request = { activity: 'newInstance', businessId: newId('B', 24), orderId: line.orderId, orderLineId: line.id };
+      const r = await post(product.productionUrl!, accessKey, request);
+      let out: CallOutcome;
+      if (r.error) out = { outcome: 'retryable', error: r.error };
+      else {
+        const reply = newInstanceReply.safeParse(r.json);
+        if (!reply.success) out = { outcome: 'retryable', error: `unexpected response: ${reply.error.issues[0]?.message}` };
+        else if (REFUSALS.has(reply.data.resultCode)) out = { outcome: 'refused', resultCode: reply.data.resultCode, error: reply.data.resultMsg };
+        else if ((reply.data.resultCode === '000000' || reply.data.resultCode === '000004') && reply.data.instanceId) {
+          out = { outcome: reply.data.resultCode === '000000' ? 'success' : 'async', resultCode: reply.data.resultCode, instanceId: reply.data.instanceId };
+        } else out = { outcome: 'retryable', resultCode: reply.data.resultCode, error: `result code ${reply.data.resultCode}${reply.data.resultMsg ? `: ${reply.data.resultMsg}` : ''}` };
+      }
+      await record({
+        dedupeKey: `${line.id}:newInstance:${a.attempt}`, orderLineId: line.id, productId: product.id, merchantId: line.merchantId,
+        activity: 'newInstance', request, httpStatus: r.httpStatus ?? null, response: r.raw ?? null, resultCode: out.resultCode ?? null,
+        outcome: out.outcome, error: out.error ?? null, latencyMs: r.latencyMs, at: new Date(),
+      });
+      if (out.instanceId) {
+        // The first instance id the seller gave is the line's; a different one later is flagged, never a second instance.
+        await db.update(orderLines).set({ instanceId: out.instanceId, updatedAt: new Date() }).where(and(eq(orderLines.id, line.id), isNull(orderLines.instanceId)));
+        const [now] = await db.select({ instanceId: orderLines.instanceId }).from(orderLines).where(eq(orderLines.id, line.id));
+        if (now?.instanceId !== out.instanceId) {
+          await db.update(orderLines).set({ instanceConflict: true }).where(eq(orderLines.id, line.id));
+          out.instanceId = now!.instanceId!;
+        }
+      }
+      return out;
+    },
+
+    async callQueryInstance(a: { orderLineId: string; instanceId: string; poll: number }): Promise<{ ready: boolean }> {
+      const { line, product, accessKey } = await loadLine(a.orderLineId);
+      const request = { activity: 'queryInstance', instanceId: a.instanceId };
+      const r = await post(product.productionUrl!, accessKey, request);
+      const reply = r.error ? undefined : queryReply.safeParse(r.json);
+      const ready = !!reply?.success && reply.data.resultCode === '000000' && !!reply.data.info?.some((i) => i.instanceId === a.instanceId && i.appInfo);
+      await record({
+        dedupeKey: `${line.id}:queryInstance:${a.instanceId}:${a.poll}:${Date.now()}`, orderLineId: line.id, productId: product.id, merchantId: line.merchantId,
+        activity: 'queryInstance', request, httpStatus: r.httpStatus ?? null, response: r.raw ?? null,
+        resultCode: reply?.success ? reply.data.resultCode : null, outcome: ready ? 'success' : 'retryable',
+        error: r.error ?? (reply && !reply.success ? 'unexpected response' : ready ? null : 'instance not ready'), latencyMs: r.latencyMs, at: new Date(),
+      });
+      return { ready };
+    },
+
+    async setProvisioning(a: { orderLineId: string; provisioning: 'calling' | 'polling' | 'interface_failed' }) {
+      await db.update(orderLines).set({ provisioning: a.provisioning, updatedAt: new Date() })
+        .where(and(eq(orderLines.id, a.orderLineId), eq(orderLines.status, 'processing')));
+    },
+
+    async markDelivered(a: { orderLineId: string; instanceId: string }) {
+      await db.transaction(async (tx) => {
+        const [line] = await tx.select().from(orderLines).where(eq(orderLines.id, a.orderLineId));
+        if (!line || line.status === 'delivered') return;
+        const [order] = await tx.select().from(orders).where(eq(orders.id, line.orderId));
+        await tx.insert(instances).values({ id: a.instanceId, orderLineId: line.id, productId: line.productId, buyerPrincipalId: order!.buyerPrincipalId, deliveredBy: line.instanceId === a.instanceId ? 'interface' : 'manual' }).onConflictDoNothing();
+        await tx.update(orderLines).set({ status: 'delivered', provisioning: 'done', instanceId: a.instanceId, updatedAt: new Date() }).where(eq(orderLines.id, line.id));
+        const open = await tx.select({ id: orderLines.id }).from(orderLines).where(and(eq(orderLines.orderId, line.orderId), ne(orderLines.status, 'delivered')));
+        if (open.length === 0) await tx.update(orders).set({ status: 'completed', updatedAt: new Date() }).where(eq(orders.id, line.orderId));
+      });
+    },
+
+    /** Closes a line as failed or cancelled and returns its price to the buyer once (the ledger key makes it so). */
+    async closeAndRefund(a: { orderLineId: string; status: 'failed' | 'cancelled'; reason: string }) {
+      await db.transaction(async (tx) => {
+        const [line] = await tx.select().from(orderLines).where(eq(orderLines.id, a.orderLineId));
+        if (!line || line.status === 'delivered') return;
+        const [order] = await tx.select().from(orders).where(eq(orders.id, line.orderId));
+        await tx.update(orderLines).set({ status: a.status, failure: a.reason, updatedAt: new Date() }).where(eq(orderLines.id, line.id));
+        const refunded = await tx.insert(ledger).values({
+          principalId: order!.buyerPrincipalId, dedupeKey: `refund:${line.id}`, amountCents: line.priceCents, reason: `refund (${a.status}): ${a.reason}`, orderId: line.orderId,
+        }).onConflictDoNothing().returning({ id: ledger.id });
+        if (refunded.length) {
+          await tx.update(accounts).set({ balanceCents: sql`${accounts.balanceCents} + ${line.priceCents}`, updatedAt: new Date() }).where(eq(accounts.principalId, order!.buyerPrincipalId));
+        }
+        const lines = await tx.select({ status: orderLines.status }).from(orderLines).where(eq(orderLines.orderId, line.orderId));
+        if (lines.every((l) => l.status === 'failed' || l.status === 'cancelled')) {
+          await tx.update(orders).set({ status: a.status, updatedAt: new Date() }).where(eq(orders.id, line.orderId));
+        }
+      });
+    },
+  };
+}
+
+export type ProvisionActivities = ReturnType<typeof createProvisionActivities>;

@@ -1,0 +1,95 @@
+import { and, eq, gte, inArray, sql } from 'drizzle-orm';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { Db } from '../db/client';
+import { accounts, ledger, orderLines, orders, products, skus } from '../db/schema';
+import { idFromKey, newId } from '../domain/ids';
+import { shanghaiDate } from '../domain/working-days';
+import { saasProvisionWorkflowId, PROVISION_SA, type ProvisionInput } from '../workflows/saas-provision-messages';
+import { SA } from '../workflows/merchant-review-messages';
+import { Problem } from './problem';
+
+type Order = typeof orders.$inferSelect;
+type Line = typeof orderLines.$inferSelect;
+
+/** `CS` + yyMMddHHmm (Asia/Shanghai) + 5 random characters, like the marketplace's `CS2211181819B4LVS`. */
+function orderId(now: Date, random: string): string {
+  const local = new Date(now.getTime() + 8 * 3_600_000).toISOString();
+  return `CS${shanghaiDate(now).slice(2).replace(/-/g, '')}${local.slice(11, 13)}${local.slice(14, 16)}${random.slice(-5)}`;
+}
+
+export function createOrderService({ db, temporal, config }: { db: Db; temporal: Client; config: Config }) {
+  const provisionInput = (line: Line): ProvisionInput => ({
+    orderLineId: line.id, merchantId: line.merchantId, productId: line.productId,
+    retryIntervalMs: config.PROVISION_RETRY_INTERVAL_MS, retryWindowMs: config.PROVISION_RETRY_WINDOW_MS,
+    pollIntervalMs: config.PROVISION_POLL_INTERVAL_MS, pollWindowMs: config.PROVISION_POLL_WINDOW_MS,
+    idleAction: config.PROVISION_IDLE_ACTION, idleMs: config.PROVISION_IDLE_MS,
+  });
+
+  /** Starts provisioning for every SaaS line still processing; safe to call again (USE_EXISTING). */
+  async function startProvisioning(lines: Line[]) {
+    const saas = lines.length ? await db.select({ id: products.id }).from(products).where(and(inArray(products.id, lines.map((l) => l.productId)), eq(products.deliveryType, 'saas'))) : [];
+    const saasIds = new Set(saas.map((p) => p.id));
+    for (const line of lines.filter((l) => l.status === 'processing' && saasIds.has(l.productId))) {
+      await temporal.workflow.start('saasProvision', {
+        workflowId: saasProvisionWorkflowId(line.id), taskQueue: config.TEMPORAL_TASK_QUEUE, args: [provisionInput(line)],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING, workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        staticSummary: `SaaS provisioning of order line ${line.id}`,
+        typedSearchAttributes: [
+          { key: PROVISION_SA.status, value: 'calling' }, { key: PROVISION_SA.productId, value: line.productId }, { key: SA.merchantId, value: line.merchantId },
+        ],
+      }).catch((e: Error) => { if (e.name !== 'WorkflowExecutionAlreadyStartedError') throw e; });
+    }
+  }
+
+  return {
+    startProvisioning,
+
+    /**
+     * Charges the buyer's balance and creates the order in one transaction, then starts provisioning.
+     * A repeated Idempotency-Key returns the same order (and restarts provisioning a crash may have missed).
+     */
+    async place(buyerId: string, items: { skuId: string }[], idempotencyKey?: string): Promise<{ order: Order; lines: Line[]; created: boolean }> {
+      if (idempotencyKey) {
+        const [existing] = await db.select().from(orders).where(and(eq(orders.buyerPrincipalId, buyerId), eq(orders.idempotencyKey, idempotencyKey)));
+        if (existing) {
+          const lines = await db.select().from(orderLines).where(eq(orderLines.orderId, existing.id));
+          await startProvisioning(lines);
+          return { order: existing, lines, created: false };
+        }
+      }
+      const wanted = await db.select({ sku: skus, product: products }).from(skus).innerJoin(products, eq(products.id, skus.productId))
+        .where(inArray(skus.id, items.map((i) => i.skuId)));
+      const byId = new Map(wanted.map((w) => [w.sku.id, w]));
+      const errors = items.flatMap((it, i) => {
+        const w = byId.get(it.skuId);
+        if (!w) return [{ field: `body.items.${i}.skuId`, message: 'no such SKU' }];
+        if (w.product.status !== 'on_sale' || w.product.tradingFrozen) return [{ field: `body.items.${i}.skuId`, message: 'the product is not on sale' }];
+        return [];
+      });
+      if (errors.length) throw new Problem(422, 'Unprocessable Content', 'some items cannot be ordered', errors);
+
+      const now = new Date();
+      const id = idempotencyKey ? orderId(now, idFromKey('', buyerId, idempotencyKey)) : orderId(now, newId('', 8));
+      const total = items.reduce((sum, it) => sum + byId.get(it.skuId)!.sku.priceCents, 0);
+      const { order, lines } = await db.transaction(async (tx) => {
+        // The conditional update is the balance check: no row comes back when the money is not there.
+        const paid = await tx.update(accounts).set({ balanceCents: sql`${accounts.balanceCents} - ${total}`, updatedAt: now })
+          .where(and(eq(accounts.principalId, buyerId), gte(accounts.balanceCents, total))).returning({ balance: accounts.balanceCents });
+        if (paid.length === 0) throw new Problem(402, 'Payment Required', `the account balance does not cover ${(total / 100).toFixed(2)}`);
+        const [order] = await tx.insert(orders).values({ id, buyerPrincipalId: buyerId, idempotencyKey: idempotencyKey ?? null, status: 'processing', totalCents: total, createdAt: now, updatedAt: now }).returning();
+        const lines = await tx.insert(orderLines).values(items.map((it, i) => {
+          const w = byId.get(it.skuId)!;
+          return { id: `${id}-${String(i + 1).padStart(6, '0')}`, orderId: id, productId: w.product.id, skuId: w.sku.id, merchantId: w.product.merchantId, status: 'processing' as const, priceCents: w.sku.priceCents };
+        })).returning();
+        await tx.insert(ledger).values({ principalId: buyerId, dedupeKey: `charge:${id}`, amountCents: -total, reason: 'order', orderId: id });
+        return { order: order!, lines };
+      });
+      await startProvisioning(lines);
+      return { order, lines, created: true };
+    },
+  };
+}
+
+export type OrderService = ReturnType<typeof createOrderService>;

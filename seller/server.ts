@@ -1,0 +1,158 @@
+/**
+ * The reference seller: a careful seller's side of the SaaS production interface V2
+ * (koogallery-spec §1.1–1.9) on plain node:http, with fault injection for the marketplace's tests.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { bodySignHeader, canonicalPayload, verifyRequest } from '../domain/saas-signing';
+import { AUTH_FAILED, BAD_REQUEST, INTERNAL_ERROR, InstanceBook, type Answer, type Instance, type SellerFaults } from './instances';
+
+export type { AppInfo, Instance, SellerFaults } from './instances';
+
+export interface SellerOptions {
+  accessKey: string;
+  /** 0 = any free port; the server listens on 127.0.0.1 only. */
+  port?: number;
+  /** async: newInstance answers 000004 and the instance is ready asyncDelayMs later. */
+  mode?: 'sync' | 'async';
+  asyncDelayMs?: number;
+  /** Clock for timestamp checks, nonce memory, readiness and fault windows. */
+  now?: () => number;
+  /** Add the Body-Sign header (spec §1.3). */
+  signResponses?: boolean;
+}
+
+export type CallVerdict = 'ok' | 'bad-signature' | 'stale' | 'malformed' | 'replayed';
+
+export interface ReceivedCall {
+  activity?: string;
+  query: Record<string, string>;
+  body: unknown;
+  rawBody: string;
+  verdict: CallVerdict;
+  resultCode: string;
+  /** 200 for every answer the spec defines; 503 in an injected outage, 404/405/413 for calls off the interface. */
+  httpStatus: number;
+  at: number;
+}
+
+export interface ReferenceSeller {
+  /** The production interface address. */
+  url: string;
+  received: ReceivedCall[];
+  /** Instances keyed by orderLineId (a copy of the map; the instances themselves are live). */
+  instances(): Map<string, Instance>;
+  faults: SellerFaults;
+  setMode(mode: 'sync' | 'async'): void;
+  close(): Promise<void>;
+}
+
+const PATH = '/saasproduce';
+/** Longer than the ±60 s timestamp window, so a replay inside it is always caught. */
+const NONCE_MEMORY_MS = 10 * 60_000;
+const MAX_BODY_BYTES = 64 * 1024;
+
+type Reply = [status: number, answer: Answer];
+
+export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceSeller> {
+  const now = o.now ?? Date.now;
+  const signResponses = o.signResponses ?? true;
+  const asyncDelayMs = o.asyncDelayMs ?? 2000;
+  let mode = o.mode ?? 'sync';
+  const faults: SellerFaults = {};
+  const book = new InstanceBook();
+  const received: ReceivedCall[] = [];
+  const nonces = new Map<string, number>();
+
+  function rememberNonce(nonce: string, at: number): boolean {
+    for (const [n, seen] of nonces) if (at - seen > NONCE_MEMORY_MS) nonces.delete(n);
+    if (nonces.has(nonce)) return false;
+    nonces.set(nonce, at);
+    return true;
+  }
+
+  function decide(req: IncomingMessage, url: URL, body: Record<string, unknown> | undefined, call: ReceivedCall): Reply {
+    if (body) {
+      const v = verifyRequest(o.accessKey, canonicalPayload(body as Parameters<typeof canonicalPayload>[0]), call.query, call.at);
+      call.verdict = v.ok ? 'ok' : v.reason;
+    }
+    if (faults.downUntil !== undefined && call.at < faults.downUntil) return [503, { resultCode: INTERNAL_ERROR, resultMsg: 'service unavailable' }];
+    if (url.pathname !== PATH) return [404, { resultCode: BAD_REQUEST, resultMsg: 'not found' }];
+    if (req.method !== 'POST') return [405, { resultCode: BAD_REQUEST, resultMsg: 'method not allowed' }];
+    if (!body) return [200, { resultCode: BAD_REQUEST, resultMsg: 'body is not a JSON object' }];
+    if (call.verdict !== 'ok') return [200, { resultCode: AUTH_FAILED, resultMsg: call.verdict }];
+    // Only verified calls spend a nonce: a forged call must not block the real one that follows.
+    if (!rememberNonce(call.query.nonce!, call.at)) {
+      call.verdict = 'replayed';
+      return [200, { resultCode: AUTH_FAILED, resultMsg: 'replayed' }];
+    }
+    return [200, book.answer(body, { now: call.at, mode, asyncDelayMs, faults })];
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const raw = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://seller.invalid');
+    const body = raw === undefined ? undefined : parseObject(raw);
+    const call: ReceivedCall = {
+      activity: typeof body?.activity === 'string' ? body.activity : undefined,
+      query: Object.fromEntries(url.searchParams), body, rawBody: raw ?? '', verdict: 'malformed', resultCode: '', httpStatus: 0, at: now(),
+    };
+    const [status, answer]: Reply = raw === undefined ? [413, { resultCode: BAD_REQUEST, resultMsg: 'body too large' }] : decide(req, url, body, call);
+    call.httpStatus = status;
+    call.resultCode = answer.resultCode;
+    received.push(call);
+    if (faults.slowMs) await new Promise((r) => setTimeout(r, faults.slowMs));
+    send(res, status, answer);
+  }
+
+  function send(res: ServerResponse, status: number, answer: Answer) {
+    if (res.destroyed || res.writableEnded) return; // the client gave up, or close() cut the connection
+    const raw = JSON.stringify(answer);
+    res.setHeader('Content-Type', 'application/json;charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(raw));
+    if (status === 405) res.setHeader('Allow', 'POST');
+    if (signResponses) res.setHeader('Body-Sign', bodySignHeader(o.accessKey, raw));
+    res.writeHead(status).end(raw);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => send(res, 500, { resultCode: INTERNAL_ERROR, resultMsg: String(e).slice(0, 255) }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}${PATH}`,
+    received,
+    instances: () => new Map(book.byOrderLine),
+    faults,
+    setMode: (m) => { mode = m; },
+    close: () => new Promise<void>((resolve, reject) => {
+      server.close((e) => (e ? reject(e) : resolve()));
+      server.closeAllConnections(); // keep-alive sockets from fetch would otherwise hold close() open
+    }),
+  };
+}
+
+/** The body as UTF-8 text, or undefined when it exceeds MAX_BODY_BYTES. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+  }
+  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+function parseObject(raw: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(raw);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,35 @@
+import type { Db } from '../../db/client';
+import { accounts, merchants, principals, products, skus } from '../../db/schema';
+import { newId } from '../../domain/ids';
+import { createSecretBox } from '../../domain/secret-box';
+
+export const TEST_MASTER_KEY = 'a'.repeat(64);
+
+/**
+ * A seller with one SaaS product on sale whose production interface is `productionUrl`, one monthly
+ * SKU, and a buyer with a balance: the rows an order needs, written as the catalog API would.
+ */
+export async function seedSaasProduct(db: Db, o: { productionUrl: string; accessKey: string; priceCents?: number; balanceCents?: number }) {
+  const owner = newId('P', 12);
+  const buyer = newId('P', 12);
+  const merchantId = newId('M', 12);
+  const productId = newId('PR', 12);
+  const skuId = newId('SK', 12);
+  await db.insert(principals).values([
+    { id: owner, role: 'buyer', name: 'Seller owner' },
+    { id: buyer, role: 'buyer', name: 'Buyer', email: 'buyer@example.com' },
+  ]);
+  await db.insert(merchants).values({
+    id: merchantId, ownerPrincipalId: owner, status: 'active', onboardingApplicationId: 'MA-test',
+    profile: { companyName: 'Seller Co', customerServiceEmail: 'cs@seller.example.com', contactPhone: '+8613800000009' },
+  });
+  const seller = newId('P', 12);
+  await db.insert(principals).values({ id: seller, role: 'seller', name: 'Seller', merchantId });
+  await db.insert(products).values({
+    id: productId, merchantId, name: 'Cloud CRM', deliveryType: 'saas', status: 'on_sale',
+    productionUrl: o.productionUrl, accessKeyEnc: createSecretBox(TEST_MASTER_KEY).seal(o.accessKey),
+  });
+  await db.insert(skus).values({ id: skuId, productId, name: 'Standard, 1 month', chargingMode: 'monthly', periods: 1, priceCents: o.priceCents ?? 9900 });
+  await db.insert(accounts).values({ principalId: buyer, balanceCents: o.balanceCents ?? 100_000 });
+  return { owner, buyer, seller, merchantId, productId, skuId };
+}

@@ -1,0 +1,125 @@
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOrderService } from '../../api/order-service';
+import { accounts, instances, interfaceMessages, orderLines, orders } from '../../db/schema';
+import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
+import {
+  cancelUpdate, manualDeliveryUpdate, provisionStateQuery, restartUpdate, saasProvisionWorkflowId,
+} from '../../workflows/saas-provision-messages';
+import { seedSaasProduct } from '../support/catalog';
+import { HOUR, startReviewHarness, type ReviewHarness } from '../support/review-harness';
+
+const ACCESS_KEY = 'seller-access-key-for-tests';
+const MINUTE = 60_000;
+
+let h: ReviewHarness;
+let seller: ReferenceSeller;
+beforeAll(async () => {
+  h = await startReviewHarness();
+  seller = await startReferenceSeller({ accessKey: ACCESS_KEY, port: 0 });
+  await h.startWorker();
+});
+afterAll(async () => { await seller?.close(); await h?.close(); });
+
+/** A fresh buyer and product, an order for it, and the handle of its line's provisioning workflow. */
+async function order() {
+  const seed = await seedSaasProduct(h.db, { productionUrl: seller.url, accessKey: ACCESS_KEY, priceCents: 9900, balanceCents: 50_000 });
+  const { lines } = await createOrderService({ db: h.db, temporal: h.env.client, config: h.config }).place(seed.buyer, [{ skuId: seed.skuId }]);
+  const line = lines[0]!;
+  return { ...seed, line, handle: h.env.client.workflow.getHandle(saasProvisionWorkflowId(line.id)) };
+}
+const calls = (orderLineId: string) => seller.received.filter((c) => c.activity === 'newInstance' && (c.body as { orderLineId?: string })?.orderLineId === orderLineId);
+const balance = async (buyer: string) => (await h.db.select().from(accounts).where(eq(accounts.principalId, buyer)))[0]!.balanceCents;
+const lineRow = async (id: string) => (await h.db.select().from(orderLines).where(eq(orderLines.id, id)))[0]!;
+
+describe('SaaS provisioning against the reference seller on the time-skipping server', () => {
+  it('delivers by itself when the seller comes back after 2 h 50 min, with exactly one instance', async () => {
+    seller.faults.downUntil = Number.MAX_SAFE_INTEGER;
+    const { line, handle, buyer } = await order();
+    expect(await balance(buyer)).toBe(50_000 - 9900);
+    await h.env.sleep(2 * HOUR + 50 * MINUTE);
+    seller.faults.downUntil = undefined;
+    const done = await handle.result();
+    expect(done).toMatchObject({ status: 'delivered' });
+    // Attempts every 3 minutes from 0: the 58th (at 2 h 51 min) is the first after the outage.
+    expect(done.attempts).toBe(58);
+    expect([...seller.instances().values()].filter((i) => i.orderLineId === line.id)).toHaveLength(1);
+    expect(await h.db.select().from(instances).where(eq(instances.orderLineId, line.id))).toHaveLength(1);
+    expect(await lineRow(line.id)).toMatchObject({ status: 'delivered', instanceId: done.instanceId, instanceConflict: false });
+    expect((await h.db.select().from(orders).where(eq(orders.id, line.orderId)))[0]!.status).toBe('completed');
+    const messages = await h.db.select().from(interfaceMessages).where(and(eq(interfaceMessages.orderLineId, line.id), eq(interfaceMessages.activity, 'newInstance')));
+    expect(messages).toHaveLength(58);
+    expect(messages.filter((m) => m.outcome === 'retryable').every((m) => m.httpStatus === 503 && m.error === 'HTTP 503')).toBe(true);
+    // Each call carried a new businessId and the same order ids.
+    expect(new Set(calls(line.id).map((c) => (c.body as { businessId: string }).businessId)).size).toBe(calls(line.id).length);
+  });
+
+  it('stops the automatic attempts at 3 h, their number matching the interval; a restart after recovery delivers', async () => {
+    seller.faults.downUntil = Number.MAX_SAFE_INTEGER;
+    const { line, handle } = await order();
+    await h.env.sleep(3 * HOUR + 30 * MINUTE);
+    const waiting = await handle.query(provisionStateQuery);
+    // 3 h / 3 min: attempts at 0, 3, …, 177 minutes.
+    expect(waiting).toMatchObject({ status: 'interface_failed', attempts: 60 });
+    expect(calls(line.id)).toHaveLength(60);
+    expect((await lineRow(line.id))).toMatchObject({ status: 'processing', provisioning: 'interface_failed' });
+    const told = () => h.inbox.mails.some((m) => m.to.includes('cs@seller.example.com') && m.subject.includes(line.id) && m.subject.includes('automatic retries stopped'));
+    for (let i = 0; i < 100 && !told(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(told()).toBe(true);
+    // Every failed attempt was also told to the seller (e-mail, SMS and in-site message).
+    expect(h.inbox.mails.filter((m) => m.subject.includes(line.id) && m.subject.includes('call failed'))).toHaveLength(60);
+
+    seller.faults.downUntil = undefined;
+    const restarted = await handle.executeUpdate(restartUpdate, { args: [{ sellerId: 'seller' }] });
+    expect(restarted.status).toBe('delivered');
+    expect(calls(line.id)).toHaveLength(61);
+    expect(await lineRow(line.id)).toMatchObject({ status: 'delivered' });
+  });
+
+  it('a manual delivery completes the order', async () => {
+    seller.faults.downUntil = Number.MAX_SAFE_INTEGER;
+    const { line, handle } = await order();
+    await h.env.sleep(3 * HOUR);
+    const state = await handle.executeUpdate(manualDeliveryUpdate, { args: [{ sellerId: 'seller', instanceId: 'manual-instance-1' }] });
+    expect(state).toMatchObject({ status: 'delivered', instanceId: 'manual-instance-1' });
+    expect(await h.db.select().from(instances).where(eq(instances.orderLineId, line.id))).toEqual([expect.objectContaining({ id: 'manual-instance-1', deliveredBy: 'manual' })]);
+    expect((await h.db.select().from(orders).where(eq(orders.id, line.orderId)))[0]!.status).toBe('completed');
+    seller.faults.downUntil = undefined;
+  });
+
+  it('000106 fails the order at once and refunds the buyer', async () => {
+    seller.faults.resultCodes = ['000106'];
+    const { line, handle, buyer } = await order();
+    const done = await handle.result();
+    expect(done).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(await balance(buyer)).toBe(50_000);
+    expect(await lineRow(line.id)).toMatchObject({ status: 'failed' });
+    expect((await h.db.select().from(orders).where(eq(orders.id, line.orderId)))[0]!.status).toBe('failed');
+  });
+
+  it('000004 followed by polling queryInstance delivers the order', async () => {
+    seller.setMode('async');
+    try {
+      const { line, handle } = await order();
+      const done = await handle.result();
+      expect(done.status).toBe('delivered');
+      const polls = await h.db.select().from(interfaceMessages).where(and(eq(interfaceMessages.orderLineId, line.id), eq(interfaceMessages.activity, 'queryInstance')));
+      expect(polls.length).toBeGreaterThanOrEqual(1);
+      expect(polls.at(-1)!.outcome).toBe('success');
+    } finally {
+      seller.setMode('sync');
+    }
+  });
+
+  it('the buyer can cancel a failed order, which refunds it once', async () => {
+    seller.faults.downUntil = Number.MAX_SAFE_INTEGER;
+    const { line, handle, buyer } = await order();
+    await h.env.sleep(3 * HOUR);
+    const state = await handle.executeUpdate(cancelUpdate, { args: [{ buyerId: buyer }] });
+    expect(state.status).toBe('cancelled');
+    expect(await balance(buyer)).toBe(50_000);
+    await expect(handle.executeUpdate(cancelUpdate, { args: [{ buyerId: buyer }] })).rejects.toThrow();
+    expect(await lineRow(line.id)).toMatchObject({ status: 'cancelled' });
+    seller.faults.downUntil = undefined;
+  });
+});
