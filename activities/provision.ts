@@ -6,16 +6,12 @@ import type { Db } from '../db/client';
 import { accounts, instances, interfaceMessages, ledger, orderLines, orders, products } from '../db/schema';
 import { newId } from '../domain/ids';
 import { createSecretBox } from '../domain/secret-box';
-import { signRequest, verifyBodySign } from '../domain/saas-signing';
+import { postToSeller, queryInstanceReply } from './seller-client';
 
 /** Result codes that mean the seller will never provision this order (spec §1.6): fail and refund at once. */
 const REFUSALS = new Set(['000100', '000101', '000102', '000103', '000104', '000105', '000106', '000107']);
 
 const newInstanceReply = z.object({ resultCode: z.string().regex(/^\d{6}$/), resultMsg: z.string().max(1024).optional(), instanceId: z.string().min(1).max(64).optional() });
-const queryReply = z.object({
-  resultCode: z.string().regex(/^\d{6}$/),
-  info: z.array(z.object({ instanceId: z.string(), appInfo: z.object({ frontEndUrl: z.string() }).passthrough().optional() }).passthrough()).optional(),
-});
 
 export interface CallOutcome { outcome: 'success' | 'async' | 'retryable' | 'refused'; resultCode?: string; instanceId?: string; error?: string }
 
@@ -33,34 +29,6 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
     return { ...row, accessKey: box().open(row.product.accessKeyEnc) };
   }
 
-  /**
-   * One signed POST to the seller. Never throws for the seller's faults: they come back as an error
-   * string, because every attempt is recorded and the workflow decides what follows.
-   */
-  async function post(url: string, accessKey: string, body: Record<string, string>) {
-    const { payload, query } = signRequest(accessKey, body, Date.now());
-    const target = new URL(url);
-    for (const [k, v] of Object.entries(query)) target.searchParams.set(k, v);
-    const started = performance.now();
-    try {
-      const res = await fetch(target, {
-        method: 'POST', headers: { 'content-type': 'application/json;charset=utf-8' }, body: payload,
-        signal: AbortSignal.timeout(config.SELLER_CALL_TIMEOUT_MS), redirect: 'error',
-      });
-      const raw = (await res.text()).slice(0, 64 * 1024);
-      const latencyMs = Math.round(performance.now() - started);
-      if (res.status !== 200) return { latencyMs, httpStatus: res.status, raw, error: `HTTP ${res.status}` };
-      const sign = res.headers.get('body-sign');
-      if (sign && !verifyBodySign(accessKey, raw, sign)) return { latencyMs, httpStatus: 200, raw, error: 'the Body-Sign header does not match the body' };
-      let json: unknown;
-      try { json = JSON.parse(raw); } catch { return { latencyMs, httpStatus: 200, raw, error: 'unparseable response body' }; }
-      return { latencyMs, httpStatus: 200, raw, json };
-    } catch (e) {
-      const err = e as Error;
-      return { latencyMs: Math.round(performance.now() - started), error: err.name === 'TimeoutError' ? `timeout after ${config.SELLER_CALL_TIMEOUT_MS} ms` : `network error: ${err.message}` };
-    }
-  }
-
   async function record(m: typeof interfaceMessages.$inferInsert) {
     await db.insert(interfaceMessages).values(m).onConflictDoNothing();
   }
@@ -70,7 +38,7 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
       const { line, product, accessKey } = await loadLine(a.orderLineId);
       // A new businessId on every call, the same order ids every time (spec §1.5.1).
       const request = { activity: 'newInstance', businessId: newId('B', 24), orderId: line.orderId, orderLineId: line.id };
-      const r = await post(product.productionUrl!, accessKey, request);
+      const r = await postToSeller(product.productionUrl!, accessKey, request, config.SELLER_CALL_TIMEOUT_MS);
       let out: CallOutcome;
       if (r.error) out = { outcome: 'retryable', error: r.error };
       else {
@@ -101,8 +69,8 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
     async callQueryInstance(a: { orderLineId: string; instanceId: string; poll: number }): Promise<{ ready: boolean }> {
       const { line, product, accessKey } = await loadLine(a.orderLineId);
       const request = { activity: 'queryInstance', instanceId: a.instanceId };
-      const r = await post(product.productionUrl!, accessKey, request);
-      const reply = r.error ? undefined : queryReply.safeParse(r.json);
+      const r = await postToSeller(product.productionUrl!, accessKey, request, config.SELLER_CALL_TIMEOUT_MS);
+      const reply = r.error ? undefined : queryInstanceReply.safeParse(r.json);
       const ready = !!reply?.success && reply.data.resultCode === '000000' && !!reply.data.info?.some((i) => i.instanceId === a.instanceId && i.appInfo);
       await record({
         dedupeKey: `${line.id}:queryInstance:${a.instanceId}:${a.poll}:${Date.now()}`, orderLineId: line.id, productId: product.id, merchantId: line.merchantId,

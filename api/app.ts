@@ -9,7 +9,10 @@ import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { authenticate } from './auth';
 import { notFoundHandler, problemHandler } from './problem';
+import { createOrderService, type OrderService } from './order-service';
 import { createReviewService, type ReviewService } from './review-service';
+import { catalogRoutes } from './routes/catalog';
+import { orderRoutes } from './routes/orders';
 import { calendarRoutes } from './routes/calendar';
 import { merchantApplicationRoutes } from './routes/merchant-applications';
 import { merchantRoutes } from './routes/merchants';
@@ -17,7 +20,7 @@ import { messageRoutes } from './routes/messages';
 import { reviewRoutes } from './routes/reviews';
 
 export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger }
-export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; reviews: ReviewService }
+export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; config: Config; temporal: Client; reviews: ReviewService; orders: OrderService }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -44,12 +47,14 @@ export function createApp(deps: AppDeps) {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'API key: `mk_<id>_<secret>`' });
   const v1 = Router();
-  const ctx: RouteContext = { router: v1, registry, db: deps.db, reviews: createReviewService(deps) };
+  const ctx: RouteContext = { router: v1, registry, db: deps.db, config: deps.config, temporal: deps.temporal, reviews: createReviewService(deps), orders: createOrderService(deps) };
   merchantApplicationRoutes(ctx);
   reviewRoutes(ctx);
   merchantRoutes(ctx);
   messageRoutes(ctx);
   calendarRoutes(ctx);
+  catalogRoutes(ctx);
+  orderRoutes(ctx);
 
   const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

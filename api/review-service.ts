@@ -1,16 +1,17 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { applicationRevisions, merchantApplications, merchants, reviewEvents } from '../db/schema';
 import { idFromKey, newId } from '../domain/ids';
 import {
-  approveUpdate, CASE_NOT_OPEN, merchantReviewWorkflowId, rejectUpdate, resubmitUpdate, SA,
+  approveUpdate, merchantReviewWorkflowId, rejectUpdate, resubmitUpdate, SA,
   type MerchantReviewInput, type ReviewKind,
 } from '../workflows/merchant-review-messages';
 import type { Principal } from './auth';
 import { conflict, notFound, Problem } from './problem';
+import { runUpdate } from './updates';
 
 type Application = typeof merchantApplications.$inferSelect;
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -95,20 +96,7 @@ export function createReviewService({ db, temporal, config }: { db: Db; temporal
     return db.select().from(reviewEvents).where(eq(reviewEvents.applicationId, id)).orderBy(asc(reviewEvents.at), asc(reviewEvents.id));
   }
 
-  /** Runs a decision Update and maps the workflow's refusal to 409. */
-  async function update<T>(id: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (e) {
-      if (e instanceof WorkflowUpdateFailedError) {
-        const cause = e.cause as { type?: string; message?: string } | undefined;
-        if (cause?.type === CASE_NOT_OPEN) throw conflict(`application ${id}: ${cause.message}`);
-        throw new Problem(422, 'Unprocessable Content', cause?.message ?? e.message);
-      }
-      if ((e as Error)?.name === 'WorkflowNotFoundError') throw conflict(`application ${id} has no running review`);
-      throw e;
-    }
-  }
+  const update = <T>(id: string, run: () => Promise<T>) => runUpdate(`application ${id}`, run);
 
   return {
     get, visible, history,

@@ -10,6 +10,7 @@ import { newId } from '../../domain/ids';
 import { TEMPORAL_CLI } from '../../scripts/dev-server';
 import { createWorker } from '../../worker';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { TEST_MASTER_KEY } from './catalog';
 import { freshDatabase } from './db';
 import { startInbox } from './inbox';
 import { workflowBundle } from './review-harness';
@@ -26,6 +27,7 @@ export async function startSystem() {
   const inbox = await startInbox();
   const config = loadConfig({
     SMTP_URL: inbox.smtpUrl, SMS_ENDPOINT: inbox.smsEndpoint, TEMPORAL_TASK_QUEUE: `it-${newId('', 6)}`, PORT: '0', LOG_LEVEL: 'silent',
+    MASTER_KEY: TEST_MASTER_KEY,
   });
   const { db } = database;
   let worker: Worker | undefined;

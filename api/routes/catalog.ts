@@ -1,0 +1,127 @@
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import { accounts, products, skus } from '../../db/schema';
+import { newId } from '../../domain/ids';
+import { createSecretBox } from '../../domain/secret-box';
+import type { Principal } from '../auth';
+import type { RouteContext } from '../app';
+import { conflict, notFound, Problem } from '../problem';
+import { defineRoute, problemSchema } from '../route';
+import { idParam } from '../schemas';
+
+type Product = typeof products.$inferSelect;
+const skuInput = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  chargingMode: z.enum(['yearly', 'monthly', 'one_time', 'on_demand']),
+  periods: z.number().int().min(1).max(60).default(1),
+  priceCents: z.number().int().min(0).max(100_000_000),
+});
+const productInput = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  deliveryType: z.enum(['saas', 'image', 'license', 'manual_service', 'hardware', 'api']),
+  productionUrl: z.url({ protocol: /^https?$/ }).max(512).optional(),
+  accessKey: z.string().min(16, 'at least 16 characters').max(256).optional(),
+  skus: z.array(skuInput).min(1).max(50),
+}).refine((p) => p.deliveryType !== 'saas' || (p.productionUrl && p.accessKey), { message: 'a SaaS product needs productionUrl and accessKey', path: ['productionUrl'] })
+  .meta({ id: 'ProductInput' });
+const productView = z.object({
+  id: z.string(), merchantId: z.string(), name: z.string(), deliveryType: z.string(), status: z.string(), tradingFrozen: z.boolean(),
+  productionUrl: z.string().nullable().describe('shown to the seller and operators only; the access key is never shown'),
+  skus: z.array(z.object({ id: z.string(), name: z.string(), chargingMode: z.string(), periods: z.number(), priceCents: z.number() })),
+}).meta({ id: 'Product' });
+
+export function catalogRoutes({ router, registry, db, config }: RouteContext) {
+  const seesAll = (p: Principal, prod: Product) => p.role === 'operator' || (p.role === 'seller' && p.merchantId === prod.merchantId);
+  async function view(p: Principal, prod: Product) {
+    const rows = await db.select().from(skus).where(eq(skus.productId, prod.id));
+    return {
+      id: prod.id, merchantId: prod.merchantId, name: prod.name, deliveryType: prod.deliveryType, status: prod.status, tradingFrozen: prod.tradingFrozen,
+      productionUrl: seesAll(p, prod) ? prod.productionUrl : null,
+      skus: rows.map(({ id, name, chargingMode, periods, priceCents }) => ({ id, name, chargingMode, periods, priceCents })),
+    };
+  }
+  /** Buyers see products on sale and not frozen; a seller its own; operators all. Anything else is 404. */
+  async function visible(p: Principal, id: string) {
+    const [prod] = await db.select().from(products).where(eq(products.id, id));
+    if (!prod || !(seesAll(p, prod) || (prod.status === 'on_sale' && !prod.tradingFrozen))) throw notFound(`product ${id}`);
+    return prod;
+  }
+
+  defineRoute(router, registry, {
+    method: 'post', path: '/v1/products', tag: 'Catalog', roles: ['seller'],
+    summary: 'Create a product (draft) with its SKUs. A SaaS product names its production interface and access key; the key is stored encrypted.',
+    body: productInput,
+    responses: { 201: { description: 'The product', schema: productView } },
+    handler: async ({ principal, body }) => {
+      if (body.deliveryType === 'saas' && !config.MASTER_KEY) throw new Problem(503, 'Service Unavailable', 'MASTER_KEY is not configured, so access keys cannot be stored');
+      const id = newId('PR', 14);
+      const prod = await db.transaction(async (tx) => {
+        const [row] = await tx.insert(products).values({
+          id, merchantId: principal.merchantId!, name: body.name, deliveryType: body.deliveryType, status: 'draft',
+          productionUrl: body.productionUrl ?? null, accessKeyEnc: body.accessKey ? createSecretBox(config.MASTER_KEY!).seal(body.accessKey) : null,
+        }).returning();
+        await tx.insert(skus).values(body.skus.map((s) => ({ id: newId('SK', 14), productId: id, ...s })));
+        return row!;
+      });
+      return { status: 201, body: await view(principal, prod) };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'get', path: '/v1/products', tag: 'Catalog', roles: ['buyer', 'seller', 'operator'],
+    summary: 'Products: on sale for buyers, own for sellers, all for operators.',
+    responses: { 200: { description: 'Products', schema: z.object({ items: z.array(productView) }) } },
+    handler: async ({ principal }) => {
+      const where: SQL | undefined = principal.role === 'operator' ? undefined
+        : principal.role === 'seller' ? eq(products.merchantId, principal.merchantId!)
+          : and(eq(products.status, 'on_sale'), eq(products.tradingFrozen, false));
+      const rows = await db.select().from(products).where(where);
+      return { body: { items: await Promise.all(rows.map((r) => view(principal, r))) } };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'get', path: '/v1/products/:id', tag: 'Catalog', roles: ['buyer', 'seller', 'operator'],
+    summary: 'One product.', params: idParam,
+    responses: { 200: { description: 'The product', schema: productView }, 404: { description: 'No such product for you', schema: problemSchema } },
+    handler: async ({ principal, params }) => ({ body: await view(principal, await visible(principal, params.id)) }),
+  });
+
+  for (const [verb, status] of [['on-sale', 'on_sale'], ['stop-sale', 'stopped']] as const) {
+    defineRoute(router, registry, {
+      method: 'post', path: `/v1/products/:id/${verb}`, tag: 'Catalog', roles: ['operator'],
+      summary: verb === 'on-sale' ? 'Put a product on sale.' : 'Stop the sale of a product; running orders go on.', params: idParam,
+      responses: { 200: { description: 'The product', schema: productView }, 404: { description: 'No such product', schema: problemSchema } },
+      handler: async ({ principal, params }) => {
+        const [row] = await db.update(products).set({ status, updatedAt: new Date() }).where(eq(products.id, params.id)).returning();
+        if (!row) throw notFound(`product ${params.id}`);
+        return { body: await view(principal, row) };
+      },
+    });
+  }
+
+  const account = z.object({ principalId: z.string(), balanceCents: z.number().int() }).meta({ id: 'Account' });
+  defineRoute(router, registry, {
+    method: 'get', path: '/v1/account', tag: 'Accounts', roles: ['buyer'], summary: 'My account balance.',
+    responses: { 200: { description: 'Balance', schema: account } },
+    handler: async ({ principal }) => {
+      const [row] = await db.select().from(accounts).where(eq(accounts.principalId, principal.id));
+      return { body: { principalId: principal.id, balanceCents: row?.balanceCents ?? 0 } };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'post', path: '/v1/accounts/:id/top-up', tag: 'Accounts', roles: ['operator'],
+    summary: "Credit a buyer's balance (stands in for the payment system).", params: idParam,
+    body: z.strictObject({ amountCents: z.number().int().min(1).max(1_000_000_000) }),
+    responses: { 200: { description: 'New balance', schema: account }, 409: { description: 'Not a buyer', schema: problemSchema } },
+    handler: async ({ params, body }) => {
+      const updated = await db.insert(accounts).values({ principalId: params.id, balanceCents: body.amountCents })
+        .onConflictDoUpdate({ target: accounts.principalId, set: { balanceCents: sqlAdd(body.amountCents), updatedAt: new Date() } })
+        .returning().catch((e: { cause?: { code?: string } }) => { if (e?.cause?.code === '23503') throw conflict(`no principal ${params.id}`); throw e; });
+      return { body: { principalId: params.id, balanceCents: updated[0]!.balanceCents } };
+    },
+  });
+}
+
+const sqlAdd = (n: number) => sql`${accounts.balanceCents} + ${n}`;

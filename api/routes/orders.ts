@@ -1,0 +1,162 @@
+import { and, desc, eq, inArray } from 'drizzle-orm';
+import { z } from 'zod';
+import { postToSeller, queryInstanceReply } from '../../activities/seller-client';
+import { instances, interfaceMessages, orderLines, orders, products } from '../../db/schema';
+import { createSecretBox } from '../../domain/secret-box';
+import {
+  cancelUpdate, manualDeliveryUpdate, restartUpdate, saasProvisionWorkflowId,
+} from '../../workflows/saas-provision-messages';
+import type { Principal } from '../auth';
+import type { RouteContext } from '../app';
+import { notFound, Problem } from '../problem';
+import { defineRoute, problemSchema } from '../route';
+import { idempotencyHeaders, idParam } from '../schemas';
+import { runUpdate } from '../updates';
+
+type Order = typeof orders.$inferSelect;
+type Line = typeof orderLines.$inferSelect;
+const lineParam = z.strictObject({ id: z.string().regex(/^CS[A-Z0-9]{8,30}-\d{6}$/, 'malformed order line id') });
+const lineView = z.object({
+  id: z.string(), productId: z.string(), skuId: z.string(), merchantId: z.string(), status: z.string(), provisioning: z.string(),
+  priceCents: z.number(), instanceId: z.string().nullable(), failure: z.string().nullable(), instanceConflict: z.boolean(),
+}).meta({ id: 'OrderLine' });
+const orderView = z.object({ id: z.string(), status: z.string(), totalCents: z.number(), createdAt: z.string(), lines: z.array(lineView) }).meta({ id: 'Order' });
+const toLine = (l: Line) => ({
+  id: l.id, productId: l.productId, skuId: l.skuId, merchantId: l.merchantId, status: l.status, provisioning: l.provisioning,
+  priceCents: l.priceCents, instanceId: l.instanceId, failure: l.failure, instanceConflict: l.instanceConflict,
+});
+const toOrder = (o: Order, lines: Line[]) => ({ id: o.id, status: o.status, totalCents: o.totalCents, createdAt: o.createdAt.toISOString(), lines: lines.map(toLine) });
+
+// Live instance details are read from the seller and kept briefly, so a buyer's page does not call the seller each time.
+const INSTANCE_CACHE_MS = 60_000;
+
+export function orderRoutes({ router, registry, db, config, temporal, orders: service }: RouteContext) {
+  /** The line if the caller may act on it: its buyer, the seller it belongs to, or an operator. */
+  async function visibleLine(p: Principal, id: string, as: 'buyer' | 'seller') {
+    const [row] = await db.select({ line: orderLines, order: orders }).from(orderLines).innerJoin(orders, eq(orders.id, orderLines.orderId)).where(eq(orderLines.id, id));
+    const mine = row && (as === 'buyer' ? row.order.buyerPrincipalId === p.id : p.merchantId === row.line.merchantId);
+    if (!row || !mine) throw notFound(`order line ${id}`);
+    return row.line;
+  }
+  const handle = (lineId: string) => temporal.workflow.getHandle(saasProvisionWorkflowId(lineId));
+
+  defineRoute(router, registry, {
+    method: 'post', path: '/v1/orders', tag: 'Orders', roles: ['buyer'],
+    summary: 'Place an order, paid from the account balance. SaaS lines are provisioned through the seller\'s production interface.',
+    headers: idempotencyHeaders, body: z.strictObject({ items: z.array(z.strictObject({ skuId: z.string().regex(/^[A-Z0-9]{4,40}$/) })).min(1).max(20) }),
+    responses: {
+      201: { description: 'The order', schema: orderView }, 200: { description: 'Same Idempotency-Key: that order', schema: orderView },
+      402: { description: 'The balance is too low; nothing was created', schema: problemSchema },
+      422: { description: 'An item cannot be ordered', schema: problemSchema },
+    },
+    handler: async ({ req, principal, body }) => {
+      const { order, lines, created } = await service.place(principal.id, body.items, req.get('idempotency-key'));
+      return { status: created ? 201 : 200, body: toOrder(order, lines) };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'get', path: '/v1/orders', tag: 'Orders', roles: ['buyer'], summary: 'My orders, newest first.',
+    responses: { 200: { description: 'Orders', schema: z.object({ items: z.array(orderView) }) } },
+    handler: async ({ principal }) => {
+      const rows = await db.select().from(orders).where(eq(orders.buyerPrincipalId, principal.id)).orderBy(desc(orders.createdAt)).limit(100);
+      const lines = rows.length ? await db.select().from(orderLines).where(inArray(orderLines.orderId, rows.map((r) => r.id))) : [];
+      return { body: { items: rows.map((o) => toOrder(o, lines.filter((l) => l.orderId === o.id))) } };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'get', path: '/v1/orders/:id', tag: 'Orders', roles: ['buyer', 'seller', 'operator'],
+    summary: 'One order. A seller sees only its own lines of it.', params: idParam,
+    responses: { 200: { description: 'The order', schema: orderView }, 404: { description: 'No such order for you', schema: problemSchema } },
+    handler: async ({ principal, params }) => {
+      const [order] = await db.select().from(orders).where(eq(orders.id, params.id));
+      const lines = order ? await db.select().from(orderLines).where(eq(orderLines.orderId, order.id)) : [];
+      const shown = principal.role === 'seller' ? lines.filter((l) => l.merchantId === principal.merchantId) : lines;
+      if (!order || (principal.role === 'buyer' && order.buyerPrincipalId !== principal.id) || (principal.role === 'seller' && shown.length === 0)) throw notFound(`order ${params.id}`);
+      return { body: toOrder(order, shown) };
+    },
+  });
+
+  const actionResponses = {
+    200: { description: 'The provisioning state', schema: z.object({ status: z.string(), attempts: z.number(), instanceId: z.string().nullable(), lastError: z.string().nullable() }) },
+    404: { description: 'No such order line of yours', schema: problemSchema },
+    409: { description: 'The order line is not in a state that allows this', schema: problemSchema },
+  };
+  const stateView = (s: { status: string; attempts: number; instanceId: string | null; lastError: string | null }) => ({ status: s.status, attempts: s.attempts, instanceId: s.instanceId, lastError: s.lastError });
+
+  defineRoute(router, registry, {
+    method: 'post', path: '/v1/order-lines/:id/cancel', tag: 'Orders', roles: ['buyer'],
+    summary: 'Cancel an order line that is not delivered; the price returns to the balance.', params: lineParam, body: z.strictObject({}),
+    responses: actionResponses,
+    handler: async ({ principal, params }) => {
+      await visibleLine(principal, params.id, 'buyer');
+      return { body: stateView(await runUpdate(`order line ${params.id}`, () => handle(params.id).executeUpdate(cancelUpdate, { args: [{ buyerId: principal.id }] }))) };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'post', path: '/v1/order-lines/:id/restart', tag: 'Provisioning', roles: ['seller'],
+    summary: 'After the automatic retries stopped: one immediate newInstance call with the same order ids.', params: lineParam, body: z.strictObject({}),
+    responses: actionResponses,
+    handler: async ({ principal, params }) => {
+      await visibleLine(principal, params.id, 'seller');
+      return { body: stateView(await runUpdate(`order line ${params.id}`, () => handle(params.id).executeUpdate(restartUpdate, { args: [{ sellerId: principal.id }] }))) };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'post', path: '/v1/order-lines/:id/deliver', tag: 'Provisioning', roles: ['seller'],
+    summary: 'Deliver by hand with the instance the seller created outside the interface.', params: lineParam,
+    body: z.strictObject({ instanceId: z.string().trim().min(1).max(64) }),
+    responses: actionResponses,
+    handler: async ({ principal, params, body }) => {
+      await visibleLine(principal, params.id, 'seller');
+      return { body: stateView(await runUpdate(`order line ${params.id}`, () => handle(params.id).executeUpdate(manualDeliveryUpdate, { args: [{ sellerId: principal.id, instanceId: body.instanceId }] }))) };
+    },
+  });
+
+  const message = z.object({
+    id: z.number(), orderLineId: z.string().nullable(), activity: z.string(), outcome: z.string(), resultCode: z.string().nullable(),
+    httpStatus: z.number().nullable(), error: z.string().nullable(), latencyMs: z.number(), at: z.string(), request: z.record(z.string(), z.unknown()), response: z.string().nullable(),
+  }).meta({ id: 'InterfaceMessage' });
+  defineRoute(router, registry, {
+    method: 'get', path: '/v1/interface-messages', tag: 'Provisioning', roles: ['seller', 'operator'],
+    summary: 'Production interface messages: every call to a seller with its request, response or error, and latency.',
+    query: z.strictObject({ orderLineId: lineParam.shape.id.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }),
+    responses: { 200: { description: 'Messages, newest first', schema: z.object({ items: z.array(message) }) } },
+    handler: async ({ principal, query }) => {
+      const rows = await db.select().from(interfaceMessages).where(and(
+        principal.role === 'seller' ? eq(interfaceMessages.merchantId, principal.merchantId!) : undefined,
+        query.orderLineId ? eq(interfaceMessages.orderLineId, query.orderLineId) : undefined,
+      )).orderBy(desc(interfaceMessages.id)).limit(query.limit);
+      return { body: { items: rows.map((m) => ({ id: m.id, orderLineId: m.orderLineId, activity: m.activity, outcome: m.outcome, resultCode: m.resultCode, httpStatus: m.httpStatus, error: m.error, latencyMs: m.latencyMs, at: m.at.toISOString(), request: m.request, response: m.response })) } };
+    },
+  });
+
+  const cache = new Map<string, { until: number; body: unknown }>();
+  defineRoute(router, registry, {
+    method: 'get', path: '/v1/instances/:id', tag: 'Orders', roles: ['buyer', 'operator'],
+    summary: 'A delivered SaaS instance with its front-end URL, admin URL and credentials, read live from the seller (queryInstance) and cached for a minute.',
+    params: z.strictObject({ id: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/) }),
+    responses: {
+      200: { description: 'The instance', schema: z.object({ instanceId: z.string(), orderLineId: z.string(), productId: z.string(), appInfo: z.record(z.string(), z.unknown()).nullable(), usageInfo: z.array(z.record(z.string(), z.unknown())).nullable(), live: z.boolean() }) },
+      404: { description: 'No such instance of yours', schema: problemSchema },
+      502: { description: 'The seller did not answer', schema: problemSchema },
+    },
+    handler: async ({ principal, params }) => {
+      const [inst] = await db.select({ inst: instances, product: products }).from(instances).innerJoin(products, eq(products.id, instances.productId)).where(eq(instances.id, params.id));
+      if (!inst || (principal.role === 'buyer' && inst.inst.buyerPrincipalId !== principal.id)) throw notFound(`instance ${params.id}`);
+      const hit = cache.get(params.id);
+      if (hit && hit.until > Date.now()) return { body: { ...(hit.body as object), live: false } };
+      if (!inst.product.productionUrl || !inst.product.accessKeyEnc || !config.MASTER_KEY) throw new Problem(502, 'Bad Gateway', 'the product has no production interface to ask');
+      const r = await postToSeller(inst.product.productionUrl, createSecretBox(config.MASTER_KEY).open(inst.product.accessKeyEnc), { activity: 'queryInstance', instanceId: params.id }, config.SELLER_CALL_TIMEOUT_MS);
+      const reply = r.error ? undefined : queryInstanceReply.safeParse(r.json);
+      const info = reply?.success ? reply.data.info?.find((i) => i.instanceId === params.id) : undefined;
+      if (!reply?.success || reply.data.resultCode !== '000000') throw new Problem(502, 'Bad Gateway', `the seller's interface did not answer: ${r.error ?? 'unexpected response'}`);
+      const body = { instanceId: params.id, orderLineId: inst.inst.orderLineId, productId: inst.product.id, appInfo: info?.appInfo ?? null, usageInfo: info?.usageInfo ?? null };
+      cache.set(params.id, { until: Date.now() + INSTANCE_CACHE_MS, body });
+      return { body: { ...body, live: true } };
+    },
+  });
+}

@@ -1,0 +1,108 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { merchants, orders, products } from '../../db/schema';
+import { newId } from '../../domain/ids';
+import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
+import { startSystem, type System } from '../support/system';
+
+const ACCESS_KEY = 'integration-seller-access-key';
+let s: System;
+let seller: ReferenceSeller;
+let operator: { id: string; key: string };
+let buyer: { id: string; key: string };
+let sellerA: { id: string; key: string };
+let sellerB: { id: string; key: string };
+
+async function merchant() {
+  const owner = await s.party('buyer');
+  const id = newId('M', 12);
+  await s.db.insert(merchants).values({ id, ownerPrincipalId: owner.id, status: 'active', onboardingApplicationId: 'MA-seed', profile: { companyName: 'Seller', customerServiceEmail: 'cs@seller.example.com' } });
+  return id;
+}
+beforeAll(async () => {
+  s = await startSystem();
+  seller = await startReferenceSeller({ accessKey: ACCESS_KEY, port: 0 });
+  operator = await s.party('operator');
+  buyer = await s.party('buyer');
+  sellerA = await s.party('seller', { merchantId: await merchant() });
+  sellerB = await s.party('seller', { merchantId: await merchant() });
+});
+afterAll(async () => { await seller?.close(); await s?.close(); });
+
+const eventually = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> => {
+  for (let i = 0; i < 150; i++) { const v = await fn(); if (ok(v)) return v; await new Promise((r) => setTimeout(r, 100)); }
+  throw new Error(`timed out waiting for ${what}`);
+};
+
+describe('SaaS orders over HTTP with the dev server, PostgreSQL and the reference seller', () => {
+  let productId: string;
+  let skuId: string;
+
+  it('a seller lists a SaaS product, an operator puts it on sale, and the access key stays encrypted', async () => {
+    const created = await s.call('POST', '/v1/products', { key: sellerA.key, body: {
+      name: 'Cloud CRM', deliveryType: 'saas', productionUrl: seller.url, accessKey: ACCESS_KEY,
+      skus: [{ name: 'Standard, 1 month', chargingMode: 'monthly', periods: 1, priceCents: 9900 }],
+    } });
+    expect(created.status).toBe(201);
+    expect(created.text).not.toContain(ACCESS_KEY);
+    productId = created.json.id;
+    skuId = created.json.skus[0].id;
+    const [row] = await s.db.select().from(products).where(eq(products.id, productId));
+    expect(row!.accessKeyEnc).toMatch(/^v1\./);
+    expect(row!.accessKeyEnc).not.toContain(ACCESS_KEY);
+
+    expect((await s.call('GET', `/v1/products/${productId}`, { key: buyer.key })).status).toBe(404);
+    expect((await s.call('POST', `/v1/products/${productId}/on-sale`, { key: sellerA.key, body: {} })).status).toBe(403);
+    expect((await s.call('POST', `/v1/products/${productId}/on-sale`, { key: operator.key, body: {} })).json.status).toBe('on_sale');
+    const seen = await s.call('GET', `/v1/products/${productId}`, { key: buyer.key });
+    expect(seen.json.productionUrl).toBeNull();
+    const bad = await s.call('POST', '/v1/products', { key: sellerA.key, body: { name: 'x', deliveryType: 'saas', skus: [] } });
+    expect(bad.status).toBe(400);
+  });
+
+  it('a buyer with too little balance gets 402 and no order', async () => {
+    const before = (await s.db.select().from(orders)).length;
+    const poor = await s.call('POST', '/v1/orders', { key: buyer.key, body: { items: [{ skuId }] } });
+    expect(poor.status).toBe(402);
+    expect(poor.type).toContain('application/problem+json');
+    expect((await s.db.select().from(orders)).length).toBe(before);
+  });
+
+  it('orders, provisions through the seller, and shows the instance live', async () => {
+    expect((await s.call('POST', `/v1/accounts/${buyer.id}/top-up`, { key: operator.key, body: { amountCents: 20_000 } })).json.balanceCents).toBe(20_000);
+    const placed = await s.call('POST', '/v1/orders', { key: buyer.key, body: { items: [{ skuId }] }, headers: { 'idempotency-key': 'order-1' } });
+    expect(placed.status).toBe(201);
+    expect(placed.json.id).toMatch(/^CS\d{10}[A-Z0-9]{5}$/);
+    expect(placed.json.lines[0].id).toBe(`${placed.json.id}-000001`);
+    const again = await s.call('POST', '/v1/orders', { key: buyer.key, body: { items: [{ skuId }] }, headers: { 'idempotency-key': 'order-1' } });
+    expect(again.status).toBe(200);
+    expect(again.json.id).toBe(placed.json.id);
+    expect((await s.call('GET', '/v1/account', { key: buyer.key })).json.balanceCents).toBe(20_000 - 9900);
+
+    const done = await eventually(() => s.call('GET', `/v1/orders/${placed.json.id}`, { key: buyer.key }), (r) => r.json.status === 'completed', 'delivery');
+    const instanceId = done.json.lines[0].instanceId as string;
+    expect(seller.instances().size).toBe(1);
+    const inst = await s.call('GET', `/v1/instances/${instanceId}`, { key: buyer.key });
+    expect(inst.status).toBe(200);
+    expect(inst.json).toMatchObject({ instanceId, live: true });
+    expect(inst.json.appInfo.frontEndUrl).toContain(instanceId);
+    expect((await s.call('GET', `/v1/instances/${instanceId}`, { key: buyer.key })).json.live).toBe(false);
+
+    // Tenancy: another buyer and another seller see nothing of it.
+    const other = await s.party('buyer');
+    expect((await s.call('GET', `/v1/orders/${placed.json.id}`, { key: other.key })).status).toBe(404);
+    expect((await s.call('GET', `/v1/instances/${instanceId}`, { key: other.key })).status).toBe(404);
+    expect((await s.call('GET', `/v1/orders/${placed.json.id}`, { key: sellerB.key })).status).toBe(404);
+    expect((await s.call('GET', `/v1/orders/${placed.json.id}`, { key: sellerA.key })).status).toBe(200);
+
+    // The seller reads its production interface messages; another seller reads none of them.
+    const mine = await s.call('GET', `/v1/interface-messages?orderLineId=${placed.json.lines[0].id}`, { key: sellerA.key });
+    expect(mine.json.items.map((m: { activity: string; outcome: string }) => `${m.activity}:${m.outcome}`)).toContain('newInstance:success');
+    expect((await s.call('GET', `/v1/interface-messages?orderLineId=${placed.json.lines[0].id}`, { key: sellerB.key })).json.items).toEqual([]);
+
+    // A delivered line takes no restart, manual delivery or cancel.
+    expect((await s.call('POST', `/v1/order-lines/${placed.json.lines[0].id}/cancel`, { key: buyer.key, body: {} })).status).toBe(409);
+    expect((await s.call('POST', `/v1/order-lines/${placed.json.lines[0].id}/restart`, { key: sellerB.key, body: {} })).status).toBe(404);
+    expect((await s.call('POST', `/v1/order-lines/${placed.json.lines[0].id}/deliver`, { key: sellerA.key, body: { instanceId: 'x' } })).status).toBe(409);
+  });
+});
