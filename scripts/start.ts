@@ -6,12 +6,23 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/client';
-import { createPrincipal, issueApiKey } from '../api/auth';
+import { newMasterKey } from '../domain/secret-box';
 import { run } from '../main';
+import { startReferenceSeller } from '../seller/server';
+import { createDemoData, type DemoData } from './demo-data';
 import { startDevServer } from './dev-server';
 
 const DATA = '.data';
 const KEYS_FILE = `${DATA}/demo-keys.json`;
+
+mkdirSync(DATA, { recursive: true });
+// The master key that encrypts sellers' access keys: made once for this data directory, unless given.
+if (!process.env.MASTER_KEY) {
+  if (!existsSync(`${DATA}/master.key`)) writeFileSync(`${DATA}/master.key`, newMasterKey(), { mode: 0o600 });
+  process.env.MASTER_KEY = readFileSync(`${DATA}/master.key`, 'utf8').trim();
+}
+const SELLER_PORT = Number(process.env.DEMO_SELLER_PORT ?? 4000);
+const sellerUrl = `http://127.0.0.1:${SELLER_PORT}/saasproduce`;
 
 let config;
 try {
@@ -20,7 +31,6 @@ try {
   if (e instanceof ConfigError) { console.error(e.message); process.exit(2); }
   throw e;
 }
-mkdirSync(DATA, { recursive: true });
 
 const [host, port] = config.TEMPORAL_ADDRESS.split(':');
 const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
@@ -30,25 +40,24 @@ const temporal = host === '127.0.0.1' || host === 'localhost'
 temporal?.on('exit', (code) => { if (!stopping) { console.error(`Temporal dev server exited (${code})`); process.exit(1); } });
 
 /**
- * Demo keys are created once and kept in .data/ in clear, for local use only: the database holds
- * only their hashes, so this file is the one place a developer can read them back from.
+ * Demo data is created once and its keys kept in .data/ in clear, for local use only: the database
+ * holds only their hashes, so this file is the one place a developer can read them back from.
  */
-async function demoKeys(): Promise<{ operator: string; buyer: string }> {
+async function demoData(): Promise<DemoData> {
   if (existsSync(KEYS_FILE)) return JSON.parse(readFileSync(KEYS_FILE, 'utf8'));
   const database = await openDatabase({ url: config!.DATABASE_URL, pgliteDir: config!.PGLITE_DIR });
   try {
-    const operatorId = await createPrincipal(database.db, { role: 'operator', name: 'Demo operator (supervisor)', email: 'ops-supervisor@marketplace.local', supervisor: true });
-    const buyerId = await createPrincipal(database.db, { role: 'buyer', name: 'Demo buyer', email: 'buyer@example.com' });
-    const keys = { operator: await issueApiKey(database.db, operatorId, 'demo'), buyer: await issueApiKey(database.db, buyerId, 'demo') };
-    writeFileSync(KEYS_FILE, JSON.stringify(keys, null, 2), { mode: 0o600 });
-    return keys;
+    const demo = await createDemoData(database.db, { masterKey: config!.MASTER_KEY!, sellerUrl });
+    writeFileSync(KEYS_FILE, JSON.stringify(demo, null, 2), { mode: 0o600 });
+    return demo;
   } finally {
     await database.close();
   }
 }
 
 let stopping = false;
-const keys = await demoKeys();
+const keys = await demoData();
+const seller = await startReferenceSeller({ accessKey: keys.sellerAccessKey, port: SELLER_PORT });
 const app = await run(config);
 console.log(`
   Marketplace is running.
@@ -56,8 +65,12 @@ console.log(`
     Temporal Web UI http://localhost:${uiPort}
     Database        ${config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.PGLITE_DIR}`}
 
+    Reference seller ${seller.url}   (the demo SaaS product's production interface)
+
     Demo operator key: ${keys.operator}
-    Demo buyer key:    ${keys.buyer}
+    Demo buyer key:    ${keys.buyer}   (balance 1000.00)
+    Demo seller key:   ${keys.seller}
+    Demo SaaS product: ${keys.productId}, SKU ${keys.skuId}
   (keys are kept in ${KEYS_FILE}; Ctrl-C stops everything, data stays in ${DATA}/)
 `);
 
@@ -66,6 +79,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true;
     console.log('\nstopping…');
     await app.stop().catch((e) => console.error(e));
+    await seller.close();
     temporal?.kill('SIGTERM');
     await new Promise((r) => (temporal && temporal.exitCode === null ? temporal.once('exit', r) : r(undefined)));
     process.exit(0);

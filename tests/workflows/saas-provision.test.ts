@@ -111,6 +111,26 @@ describe('SaaS provisioning against the reference seller on the time-skipping se
     }
   });
 
+  it('survives a worker stopped in the middle of provisioning: nothing lost, no second instance', async () => {
+    // A worker without a cache leaves no sticky queue for the time-skipping server to wait on (see the review test).
+    await h.stopWorker();
+    await h.startWorker({ maxCachedWorkflows: 0 });
+    seller.faults.downUntil = Number.MAX_SAFE_INTEGER;
+    const { line, handle } = await order();
+    await h.env.sleep(30 * MINUTE);
+    const before = (await handle.query(provisionStateQuery)).attempts;
+    expect(before).toBeGreaterThanOrEqual(10);
+    await h.stopWorker();
+    seller.faults.downUntil = undefined;
+    await h.startWorker();
+    const done = await handle.result();
+    expect(done.status).toBe('delivered');
+    expect(done.attempts).toBe(before + 1);
+    expect([...seller.instances().values()].filter((i) => i.orderLineId === line.id)).toHaveLength(1);
+    expect(await h.db.select().from(instances).where(eq(instances.orderLineId, line.id))).toHaveLength(1);
+    expect(calls(line.id)).toHaveLength(before + 1);
+  });
+
   it('the buyer can cancel a failed order, which refunds it once', async () => {
     seller.faults.downUntil = Number.MAX_SAFE_INTEGER;
     const { line, handle, buyer } = await order();
