@@ -3,22 +3,15 @@ import {
 } from '@temporalio/workflow';
 import type { ReviewActivities } from '../activities/review';
 import type { NotifyActivities, Party } from '../activities/notify';
+import { DB_WRITES, notifications } from './activity-options';
 import {
   approveUpdate, CASE_NOT_OPEN, rejectUpdate, resubmitUpdate, reviewStateQuery, SA,
   type ApproveDecision, type MerchantReviewInput, type MerchantReviewState, type RejectDecision, type Resubmission,
 } from './merchant-review-messages';
 
-// Database writes are idempotent (keyed by round and event), so they may retry for as long as the database is away.
-const db = proxyActivities<ReviewActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const db = proxyActivities<ReviewActivities>(DB_WRITES);
 // A channel that stays down for a day must not hold the case: the failure is recorded and the process goes on.
-const notify = proxyActivities<NotifyActivities>({
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '24 hours',
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
-});
+const notify = proxyActivities<NotifyActivities>(notifications('24 hours'));
 
 const DAY_MS = 86_400_000;
 

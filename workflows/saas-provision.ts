@@ -3,6 +3,7 @@ import {
 } from '@temporalio/workflow';
 import type { ProvisionActivities } from '../activities/provision';
 import type { NotifyActivities } from '../activities/notify';
+import { DB_WRITES, notifications } from './activity-options';
 import { SA } from './merchant-review-messages';
 import {
   cancelUpdate, manualDeliveryUpdate, PROVISION_NOT_ALLOWED, PROVISION_SA, provisionStateQuery, restartUpdate,
@@ -15,16 +16,8 @@ const seller = proxyActivities<ProvisionActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 1 },
 });
-// Database writes are idempotent and retried until the database answers.
-const db = proxyActivities<ProvisionActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-const notify = proxyActivities<NotifyActivities>({
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-});
+const db = proxyActivities<ProvisionActivities>(DB_WRITES);
+const notify = proxyActivities<NotifyActivities>(notifications('1 hour'));
 
 type Action = { restart: true } | { manual: string } | { cancel: true };
 

@@ -4,7 +4,7 @@ import { postToSeller, queryInstanceReply } from '../../activities/seller-client
 import { instances, interfaceMessages, orderLines, orders, products } from '../../db/schema';
 import { createSecretBox } from '../../domain/secret-box';
 import {
-  cancelUpdate, manualDeliveryUpdate, restartUpdate, saasProvisionWorkflowId,
+  cancelUpdate, manualDeliveryUpdate, restartUpdate, saasProvisionWorkflowId, type ProvisionState,
 } from '../../workflows/saas-provision-messages';
 import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
@@ -85,35 +85,34 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
   };
   const stateView = (s: { status: string; attempts: number; instanceId: string | null; lastError: string | null }) => ({ status: s.status, attempts: s.attempts, instanceId: s.instanceId, lastError: s.lastError });
 
-  defineRoute(router, registry, {
-    method: 'post', path: '/v1/order-lines/:id/cancel', tag: 'Orders', roles: ['buyer'],
-    summary: 'Cancel an order line that is not delivered; the price returns to the balance.', params: lineParam, body: z.strictObject({}),
-    responses: actionResponses,
-    handler: async ({ principal, params }) => {
-      await visibleLine(principal, params.id, 'buyer');
-      return { body: stateView(await runUpdate(`order line ${params.id}`, () => handle(params.id).executeUpdate(cancelUpdate, { args: [{ buyerId: principal.id }] }))) };
-    },
+  /** An action on one order line: who may, on which line, and the Update it becomes. */
+  function lineAction<B extends z.ZodObject>(o: {
+    verb: 'cancel' | 'restart' | 'deliver'; as: 'buyer' | 'seller'; tag: string; summary: string; body: B;
+    update: (lineId: string, principalId: string, body: z.infer<B>) => Promise<ProvisionState>;
+  }) {
+    defineRoute(router, registry, {
+      method: 'post', path: `/v1/order-lines/:id/${o.verb}`, tag: o.tag, roles: [o.as], summary: o.summary,
+      params: lineParam, body: o.body, responses: actionResponses,
+      handler: async ({ principal, params, body }) => {
+        await visibleLine(principal, params.id, o.as);
+        return { body: stateView(await runUpdate(`order line ${params.id}`, () => o.update(params.id, principal.id, body as z.infer<B>))) };
+      },
+    });
+  }
+  lineAction({
+    verb: 'cancel', as: 'buyer', tag: 'Orders', body: z.strictObject({}),
+    summary: 'Cancel an order line that is not delivered; the price returns to the balance.',
+    update: (id, buyerId) => handle(id).executeUpdate(cancelUpdate, { args: [{ buyerId }] }),
   });
-
-  defineRoute(router, registry, {
-    method: 'post', path: '/v1/order-lines/:id/restart', tag: 'Provisioning', roles: ['seller'],
-    summary: 'After the automatic retries stopped: one immediate newInstance call with the same order ids.', params: lineParam, body: z.strictObject({}),
-    responses: actionResponses,
-    handler: async ({ principal, params }) => {
-      await visibleLine(principal, params.id, 'seller');
-      return { body: stateView(await runUpdate(`order line ${params.id}`, () => handle(params.id).executeUpdate(restartUpdate, { args: [{ sellerId: principal.id }] }))) };
-    },
+  lineAction({
+    verb: 'restart', as: 'seller', tag: 'Provisioning', body: z.strictObject({}),
+    summary: 'After the automatic retries stopped: one immediate newInstance call with the same order ids.',
+    update: (id, sellerId) => handle(id).executeUpdate(restartUpdate, { args: [{ sellerId }] }),
   });
-
-  defineRoute(router, registry, {
-    method: 'post', path: '/v1/order-lines/:id/deliver', tag: 'Provisioning', roles: ['seller'],
-    summary: 'Deliver by hand with the instance the seller created outside the interface.', params: lineParam,
-    body: z.strictObject({ instanceId: z.string().trim().min(1).max(64) }),
-    responses: actionResponses,
-    handler: async ({ principal, params, body }) => {
-      await visibleLine(principal, params.id, 'seller');
-      return { body: stateView(await runUpdate(`order line ${params.id}`, () => handle(params.id).executeUpdate(manualDeliveryUpdate, { args: [{ sellerId: principal.id, instanceId: body.instanceId }] }))) };
-    },
+  lineAction({
+    verb: 'deliver', as: 'seller', tag: 'Provisioning', body: z.strictObject({ instanceId: z.string().trim().min(1).max(64) }),
+    summary: 'Deliver by hand with the instance the seller created outside the interface.',
+    update: (id, sellerId, b) => handle(id).executeUpdate(manualDeliveryUpdate, { args: [{ sellerId, instanceId: b.instanceId }] }),
   });
 
   const message = z.object({
