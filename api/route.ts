@@ -19,6 +19,8 @@ export interface RouteSpec<P extends ZodType | undefined, Q extends ZodType | un
   query?: Q;
   body?: B;
   headers?: z.ZodObject;
+  /** OpenAPI security requirement for routes that authenticate another way than a bearer key. */
+  security?: Record<string, string[]>[];
   responses: Record<number, { description: string; schema?: ZodType }>;
   handler: (ctx: { req: Request; res: Response; principal: Principal; params: Infer<P>; query: Infer<Q>; body: Infer<B> }) => Promise<{ status?: number; body: unknown }>;
 }
@@ -49,7 +51,7 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
     path: spec.path.replace(/:(\w+)/g, '{$1}'),
     summary: spec.summary,
     tags: [spec.tag],
-    security: spec.roles === 'public' ? [] : [{ bearerAuth: [] }],
+    security: spec.security ?? (spec.roles === 'public' ? [] : [{ bearerAuth: [] }]),
     description: spec.roles === 'public' ? undefined : `Roles: ${spec.roles.join(', ')}.`,
     request: {
       ...(spec.params ? { params: spec.params as unknown as z.ZodObject } : {}),

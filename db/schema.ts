@@ -235,3 +235,10 @@ export const instances = pgTable('instances', {
   deliveredBy: text('delivered_by', { enum: ['interface', 'manual'] }).notNull(),
   createdAt: ts('created_at').notNull().defaultNow(),
 }, (t) => [uniqueIndex('instances_order_line').on(t.orderLineId)]);
+
+/** Nonces seen on signed open-API calls, per access key: a nonce is accepted once (replay protection). */
+export const openApiNonces = pgTable('open_api_nonces', {
+  keyId: text('key_id').notNull(),
+  nonce: text('nonce').notNull(),
+  seenAt: ts('seen_at').notNull().defaultNow(),
+}, (t) => [uniqueIndex('open_api_nonces_key').on(t.keyId, t.nonce), index('open_api_nonces_seen').on(t.seenAt)]);

@@ -4,6 +4,8 @@ import { merchants, orders, products } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
 import { startSystem, type System } from '../support/system';
+import { QUERY_ORDER_PATH } from '../../api/routes/open-api';
+import { signOpenApiCall } from '../../domain/open-api-signing';
 
 const ACCESS_KEY = 'integration-seller-access-key';
 let s: System;
@@ -104,5 +106,34 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     expect((await s.call('POST', `/v1/order-lines/${placed.json.lines[0].id}/cancel`, { key: buyer.key, body: {} })).status).toBe(409);
     expect((await s.call('POST', `/v1/order-lines/${placed.json.lines[0].id}/restart`, { key: sellerB.key, body: {} })).status).toBe(404);
     expect((await s.call('POST', `/v1/order-lines/${placed.json.lines[0].id}/deliver`, { key: sellerA.key, body: { instanceId: 'x' } })).status).toBe(409);
+    orderId = placed.json.id;
+  });
+
+  let orderId: string;
+  const queryOrder = (key: string, keyId: string, q: Record<string, string>, tamper: (h: Record<string, string>) => Record<string, string> = (h) => h, now = Date.now()) =>
+    s.call('GET', `${QUERY_ORDER_PATH}?${new URLSearchParams(q)}`, { headers: tamper(signOpenApiCall(key, keyId, 'GET', QUERY_ORDER_PATH, q, now)) });
+
+  it('Query Order answers the seller that signed with its access key, and nobody else', async () => {
+    const q = { orderId };
+    const ok = await queryOrder(ACCESS_KEY, productId, q);
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ resultCode: '000000', orderInfo: { orderId, orderType: 'NEW', orderLine: [{ orderLineId: `${orderId}-000001`, chargingMode: 'PERIOD', periodType: 'month', periodNumber: 1, skuCode: skuId }] } });
+    expect(ok.json.orderInfo.createTime).toMatch(/^\d{14}$/);
+
+    // Seller B, with its own product and key, cannot read seller A's order.
+    const other = await s.call('POST', '/v1/products', { key: sellerB.key, body: { name: 'Other SaaS', deliveryType: 'saas', productionUrl: seller.url, accessKey: 'seller-b-access-key-000', skus: [{ name: 'x', chargingMode: 'one_time', priceCents: 1 }] } });
+    expect((await queryOrder('seller-b-access-key-000', other.json.id, q)).status).toBe(404);
+
+    const forged = await queryOrder('not-the-access-key-at-all', productId, q);
+    expect(forged.status).toBe(401);
+    expect(forged.json.detail).toContain('bad-signature');
+    expect((await queryOrder(ACCESS_KEY, productId, q, (h) => h, Date.now() - 61_000)).json.detail).toContain('stale');
+    const fixed = signOpenApiCall(ACCESS_KEY, productId, 'GET', QUERY_ORDER_PATH, q, Date.now());
+    expect((await queryOrder(ACCESS_KEY, productId, q, () => fixed)).status).toBe(200);
+    const replay = await queryOrder(ACCESS_KEY, productId, q, () => fixed);
+    expect(replay.status).toBe(401);
+    expect(replay.json.detail).toContain('replayed');
+    expect((await queryOrder(ACCESS_KEY, productId, { orderId, orderLineId: `${orderId}-000002` })).status).toBe(404);
+    expect((await s.call('GET', '/openapi.json')).json.paths[QUERY_ORDER_PATH].get.security).toEqual([{ sellerHmac: [] }]);
   });
 });
