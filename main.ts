@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createApp } from './api/app';
+import { ensureDialTestSchedule } from './api/schedules';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './db/client';
 import { createWorker } from './worker';
@@ -36,6 +37,9 @@ export async function run(config: Config) {
     worker = await createWorker({ connection: nativeConnection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db: database.db, config });
     workerDone = worker.run();
     log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+    const scheduleClient = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
+    log.info({ schedule: await ensureDialTestSchedule(scheduleClient, config.TEMPORAL_TASK_QUEUE) }, 'dial-test schedule');
+    await scheduleClient.connection.close();
   }
   if (config.RUN_API) {
     clientConnection = await connectWithRetry(() => Connection.connect({ address: config.TEMPORAL_ADDRESS }), `Temporal at ${config.TEMPORAL_ADDRESS}`, log);

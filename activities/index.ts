@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { createNotifyActivities, createTransports, type Transports } from './notify';
+import { createDialTestActivities } from './dial-tests';
 import { createProvisionActivities } from './provision';
 import { createReviewActivities } from './review';
 
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createReviewActivities(deps),
     ...createProvisionActivities(deps),
+    ...createDialTestActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
   };
 }

@@ -25,6 +25,14 @@ const templates: Record<string, (v: Vars) => { subject: string; body: string }> 
     subject: `Order line ${str(v.orderLineId)} needs you: automatic retries stopped`,
     body: `After ${str(v.attempts)} attempts the marketplace stopped calling your production interface for order line ${str(v.orderLineId)} (last error: ${str(v.error)}). Fix the interface and restart the call, or deliver by hand.`,
   }),
+  'dial.failed': (v) => ({
+    subject: `Dial test failed for product ${str(v.productId)}`,
+    body: `The marketplace's dial test of your production interface for product ${str(v.productId)} failed:\n${str(v.failures)}\nAfter 5 consecutive days with a failed dial test, trading in the product is frozen.`,
+  }),
+  'dial.frozen': (v) => ({
+    subject: `Trading in product ${str(v.productId)} is frozen`,
+    body: `Dial tests of product ${str(v.productId)} failed on ${str(v.days)} consecutive days, so it is hidden and cannot be bought until an operator lifts the freeze.`,
+  }),
   'review.overdue': (v) => ({
     subject: `Review ${str(v.applicationId)} is overdue`,
     body: `The ${str(v.kind)} review ${str(v.applicationId)} (round ${str(v.round)}) passed its deadline ${str(v.deadline)} without a decision.`,

@@ -12,6 +12,7 @@ import { notFoundHandler, problemHandler } from './problem';
 import { createOrderService, type OrderService } from './order-service';
 import { createReviewService, type ReviewService } from './review-service';
 import { catalogRoutes } from './routes/catalog';
+import { dialTestRoutes } from './routes/dial-tests';
 import { openApiRoutes } from './routes/open-api';
 import { orderRoutes } from './routes/orders';
 import { calendarRoutes } from './routes/calendar';
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps) {
   catalogRoutes(ctx);
   orderRoutes(ctx);
   openApiRoutes(ctx);
+  dialTestRoutes(ctx);
 
   const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

@@ -242,3 +242,25 @@ export const openApiNonces = pgTable('open_api_nonces', {
   nonce: text('nonce').notNull(),
   seenAt: ts('seen_at').notNull().defaultNow(),
 }, (t) => [uniqueIndex('open_api_nonces_key').on(t.keyId, t.nonce), index('open_api_nonces_seen').on(t.seenAt)]);
+
+/** A seller's debug call that passed: replayed by the dial tests. */
+export const dialTestCases = pgTable('dial_test_cases', {
+  id: text('id').primaryKey(),
+  productId: text('product_id').notNull().references(() => products.id),
+  activity: text('activity', { enum: ['newInstance', 'queryInstance'] }).notNull(),
+  /** The call's body without the per-call fields (businessId, testFlag), which each replay sets anew. */
+  body: jsonb('body').$type<Record<string, string>>().notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+/** One dial-test run of one product: did every saved case pass. */
+export const dialTestRuns = pgTable('dial_test_runs', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  dedupeKey: text('dedupe_key').notNull(),
+  productId: text('product_id').notNull().references(() => products.id),
+  /** Asia/Shanghai date of the run, the unit in which failing days are counted. */
+  day: text('day').notNull(),
+  passed: boolean('passed').notNull(),
+  details: jsonb('details').$type<{ caseId: string; passed: boolean; error?: string }[]>().notNull(),
+  at: ts('at').notNull(),
+}, (t) => [uniqueIndex('dial_test_runs_dedupe').on(t.dedupeKey), index('dial_test_runs_product_day').on(t.productId, t.day)]);

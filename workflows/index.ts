@@ -1,3 +1,4 @@
 // The workflow bundle's entry point: every workflow type the worker runs.
 export { merchantReview } from './merchant-review';
 export { saasProvision } from './saas-provision';
+export { dialTestRound } from './dial-tests';

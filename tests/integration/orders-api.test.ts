@@ -5,6 +5,8 @@ import { newId } from '../../domain/ids';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
 import { startSystem, type System } from '../support/system';
 import { QUERY_ORDER_PATH } from '../../api/routes/open-api';
+import { ensureDialTestSchedule } from '../../api/schedules';
+import { DIAL_TEST_SCHEDULE_ID } from '../../workflows/dial-tests';
 import { signOpenApiCall } from '../../domain/open-api-signing';
 
 const ACCESS_KEY = 'integration-seller-access-key';
@@ -135,5 +137,31 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     expect(replay.json.detail).toContain('replayed');
     expect((await queryOrder(ACCESS_KEY, productId, { orderId, orderLineId: `${orderId}-000002` })).status).toBe(404);
     expect((await s.call('GET', '/openapi.json')).json.paths[QUERY_ORDER_PATH].get.security).toEqual([{ sellerHmac: [] }]);
+  });
+
+  it('debug calls save passing cases, and the dial-test Schedule replays them on the dev server', async () => {
+    const debug = await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerA.key, body: { activity: 'newInstance' } });
+    expect(debug.status).toBe(200);
+    expect(debug.json).toMatchObject({ passed: true, resultCode: '000000' });
+    expect(debug.json.savedCaseId).toMatch(/^DC/);
+    expect((await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerB.key, body: { activity: 'newInstance' } })).status).toBe(404);
+    expect((await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerA.key, body: { activity: 'releaseInstance' } })).status).toBe(400);
+    const testCalls = seller.received.filter((c) => (c.body as { testFlag?: string })?.testFlag === '1');
+    expect(testCalls.length).toBeGreaterThanOrEqual(1);
+
+    expect(await ensureDialTestSchedule(s.env.client, s.config.TEMPORAL_TASK_QUEUE)).toBe('created');
+    expect(await ensureDialTestSchedule(s.env.client, s.config.TEMPORAL_TASK_QUEUE)).toBe('exists');
+    const schedule = s.env.client.schedule.getHandle(DIAL_TEST_SCHEDULE_ID);
+    const described = await schedule.describe();
+    expect(described.spec.timezone).toBe('Asia/Shanghai');
+    expect(described.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 9, end: 9, step: 1 }, { start: 15, end: 15, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
+    expect(described.policies.overlap).toBe('SKIP');
+
+    await schedule.trigger();
+    const runs = await eventually(() => s.call('GET', `/v1/products/${productId}/dial-tests`, { key: sellerA.key }), (r) => r.json.runs?.length > 0, 'a dial-test run');
+    expect(runs.json.runs[0]).toMatchObject({ passed: true });
+    expect(runs.json.cases).toHaveLength(1);
+    expect((await s.call('GET', `/v1/products/${productId}/dial-tests`, { key: sellerB.key })).status).toBe(404);
+    await schedule.delete();
   });
 });
