@@ -1,4 +1,5 @@
-import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, count, eq, gte, isNull, ne, sql } from 'drizzle-orm';
+import { shanghaiDate, shanghaiMidnight } from '../domain/working-days';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Config } from '../config';
@@ -12,6 +13,18 @@ import { postToSeller, queryInstanceReply } from './seller-client';
 const REFUSALS = new Set(['000100', '000101', '000102', '000103', '000104', '000105', '000106', '000107']);
 
 const newInstanceReply = z.object({ resultCode: z.string().regex(/^\d{6}$/), resultMsg: z.string().max(1024).optional(), instanceId: z.string().min(1).max(64).optional() });
+
+/** More orders than this failed by interface errors in one calendar month flag the product for a delisting review (spec §1.7). */
+export const DELISTING_THRESHOLD = 5;
+
+async function flagForDelisting(db: Db, productId: string, now: Date) {
+  // The calendar month in Asia/Shanghai, as the marketplace counts it.
+  const month = shanghaiDate(now).slice(0, 7);
+  const monthStart = shanghaiMidnight(`${month}-01`);
+  const [{ n }] = (await db.select({ n: count() }).from(orderLines)
+    .where(and(eq(orderLines.productId, productId), eq(orderLines.interfaceFailed, true), gte(orderLines.updatedAt, monthStart)))) as [{ n: number }];
+  if (n > DELISTING_THRESHOLD) await db.update(products).set({ flaggedForDelisting: true, updatedAt: now }).where(eq(products.id, productId));
+}
 
 export interface CallOutcome { outcome: 'success' | 'async' | 'retryable' | 'refused'; resultCode?: string; instanceId?: string; error?: string }
 
@@ -99,7 +112,7 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
     },
 
     /** Closes a line as failed or cancelled and returns its price to the buyer once (the ledger key makes it so). */
-    async closeAndRefund(a: { orderLineId: string; status: 'failed' | 'cancelled'; reason: string }) {
+    async closeAndRefund(a: { orderLineId: string; status: 'failed' | 'cancelled'; reason: string; interfaceFailure?: boolean }) {
       await db.transaction(async (tx) => {
         const [line] = await tx.select().from(orderLines).where(eq(orderLines.id, a.orderLineId));
         if (!line || line.status === 'delivered') return;
@@ -110,6 +123,10 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
         }).onConflictDoNothing().returning({ id: ledger.id });
         if (refunded.length) {
           await tx.update(accounts).set({ balanceCents: sql`${accounts.balanceCents} + ${line.priceCents}`, updatedAt: new Date() }).where(eq(accounts.principalId, order!.buyerPrincipalId));
+        }
+        if (a.interfaceFailure) {
+          await tx.update(orderLines).set({ interfaceFailed: true }).where(eq(orderLines.id, line.id));
+          await flagForDelisting(tx as unknown as Db, line.productId, new Date());
         }
         const lines = await tx.select({ status: orderLines.status }).from(orderLines).where(eq(orderLines.orderId, line.orderId));
         if (lines.every((l) => l.status === 'failed' || l.status === 'cancelled')) {

@@ -203,6 +203,8 @@ export const orderLines = pgTable('order_lines', {
   failure: text('failure'),
   /** The seller answered another instance id for this line than the first one: flagged for operators. */
   instanceConflict: boolean('instance_conflict').notNull().default(false),
+  /** Failed because the seller's interface kept failing (counts toward the monthly delisting review). */
+  interfaceFailed: boolean('interface_failed').notNull().default(false),
   expiresAt: ts('expires_at'),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),

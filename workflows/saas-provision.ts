@@ -63,9 +63,9 @@ export async function saasProvision(input: ProvisionInput): Promise<ProvisionSta
   const tellSeller = (template: string, vars: Record<string, unknown>) =>
     notify.notifyParty({ dedupeKey: `${orderLineId}:${template}:${state.attempts}`, party: { kind: 'merchant', merchantId: input.merchantId }, template, vars: { orderLineId, ...vars } })
       .catch(() => undefined);
-  const finish = async (status: 'delivered' | 'failed' | 'cancelled', reason?: string) => {
+  const finish = async (status: 'delivered' | 'failed' | 'cancelled', reason?: string, interfaceFailure = false) => {
     if (status === 'delivered') await db.markDelivered({ orderLineId, instanceId: state.instanceId! });
-    else await db.closeAndRefund({ orderLineId, status, reason: reason ?? status });
+    else await db.closeAndRefund({ orderLineId, status, reason: reason ?? status, interfaceFailure });
     state.status = status;
     publish();
     settled = received;
@@ -118,7 +118,7 @@ export async function saasProvision(input: ProvisionInput): Promise<ProvisionSta
       publish();
       await tellSeller('provision.retries_exhausted', { attempts: state.attempts, error: state.lastError });
       const acted = input.idleAction === 'keep' ? (await condition(() => action !== null), true) : await condition(() => action !== null, input.idleMs);
-      if (!acted) return finish('failed', 'nobody restarted, delivered or cancelled the order after its interface failed');
+      if (!acted) return finish('failed', `interface failure (${state.lastError}); nobody restarted, delivered or cancelled the order`, true);
     }
     const a: Action = action!;
     action = null;

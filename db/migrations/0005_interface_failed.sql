@@ -1,0 +1,1 @@
+ALTER TABLE "order_lines" ADD COLUMN "interface_failed" boolean DEFAULT false NOT NULL;
