@@ -2,7 +2,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProvisionActivities, DELISTING_THRESHOLD } from '../../activities/provision';
+import { createProvisionActivities, DELISTING_THRESHOLD, type CallOutcome } from '../../activities/provision';
 import { loadConfig } from '../../config';
 import { accounts, ledger, orderLines, orders, products } from '../../db/schema';
 import { seedSaasProduct, TEST_MASTER_KEY } from '../support/catalog';
@@ -25,9 +25,9 @@ describe('provisioning activities: refunds and the delisting flag', () => {
       const id = `CS26112900000000${i}`;
       await db.insert(orders).values({ id, buyerPrincipalId: seed.buyer, status: 'processing', totalCents: 1000 });
       await db.insert(orderLines).values({ id: `${id}-000001`, orderId: id, productId: seed.productId, skuId: seed.skuId, merchantId: seed.merchantId, status: 'processing', priceCents: 1000 });
-      await env.run(acts.closeAndRefund, { orderLineId: `${id}-000001`, status: 'failed', reason: 'interface failure', interfaceFailure: true });
+      await env.run(acts.closeAndRefund, { orderLineId: `${id}-000001`, status: 'failed' as const, reason: 'interface failure', interfaceFailure: true });
       // A retried activity (or a crash and replay) closes the same line again: no second refund.
-      await env.run(acts.closeAndRefund, { orderLineId: `${id}-000001`, status: 'failed', reason: 'interface failure', interfaceFailure: true });
+      await env.run(acts.closeAndRefund, { orderLineId: `${id}-000001`, status: 'failed' as const, reason: 'interface failure', interfaceFailure: true });
       const [product] = await db.select().from(products).where(eq(products.id, seed.productId));
       expect(product!.flaggedForDelisting).toBe(i > DELISTING_THRESHOLD);
       expect((await db.select().from(orders).where(eq(orders.id, id)))[0]!.status).toBe('failed');
@@ -42,7 +42,7 @@ describe('provisioning activities: refunds and the delisting flag', () => {
     await db.insert(orders).values({ id: 'CS2611290000000X', buyerPrincipalId: seed.buyer, status: 'processing', totalCents: 1 });
     await db.insert(orderLines).values({ id: 'CS2611290000000X-000001', orderId: 'CS2611290000000X', productId: seed.productId, skuId: seed.skuId, merchantId: seed.merchantId, status: 'processing', priceCents: 1 });
     const acts = createProvisionActivities({ db, config: loadConfig({ MASTER_KEY: TEST_MASTER_KEY, SELLER_CALL_TIMEOUT_MS: '2000' }) });
-    const out = await new MockActivityEnvironment().run(acts.callNewInstance, { orderLineId: 'CS2611290000000X-000001', attempt: 1 });
+    const out = (await new MockActivityEnvironment().run(acts.callNewInstance, { orderLineId: 'CS2611290000000X-000001', attempt: 1 })) as CallOutcome;
     expect(out.outcome).toBe('retryable');
     expect(out.error).toMatch(/network error/);
   });
