@@ -8,7 +8,7 @@ import {
 } from '../../workflows/saas-provision-messages';
 import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
-import { notFound, Problem } from '../problem';
+import { conflict, notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { idempotencyHeaders, idParam } from '../schemas';
 import { runUpdate } from '../updates';
@@ -94,7 +94,9 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
       method: 'post', path: `/v1/order-lines/:id/${o.verb}`, tag: o.tag, roles: [o.as], summary: o.summary,
       params: lineParam, body: o.body, responses: actionResponses,
       handler: async ({ principal, params, body }) => {
-        await visibleLine(principal, params.id, o.as);
+        const line = await visibleLine(principal, params.id, o.as);
+        // A closed line has no running workflow to ask: answer from the database.
+        if (line.status !== 'processing') throw conflict(`order line ${params.id} is ${line.status}`);
         return { body: stateView(await runUpdate(`order line ${params.id}`, () => o.update(params.id, principal.id, body as z.infer<B>))) };
       },
     });
