@@ -51,14 +51,16 @@ export function createOrderService({ db, temporal, config }: { db: Db; temporal:
      * A repeated Idempotency-Key returns the same order (and restarts provisioning a crash may have missed).
      */
     async place(buyerId: string, items: { skuId: string }[], idempotencyKey?: string): Promise<{ order: Order; lines: Line[]; created: boolean }> {
-      if (idempotencyKey) {
+      const replay = async () => {
+        if (!idempotencyKey) return undefined;
         const [existing] = await db.select().from(orders).where(and(eq(orders.buyerPrincipalId, buyerId), eq(orders.idempotencyKey, idempotencyKey)));
-        if (existing) {
-          const lines = await db.select().from(orderLines).where(eq(orderLines.orderId, existing.id));
-          await startProvisioning(lines);
-          return { order: existing, lines, created: false };
-        }
-      }
+        if (!existing) return undefined;
+        const lines = await db.select().from(orderLines).where(eq(orderLines.orderId, existing.id));
+        await startProvisioning(lines);
+        return { order: existing, lines, created: false };
+      };
+      const earlier = await replay();
+      if (earlier) return earlier;
       const wanted = await db.select({ sku: skus, product: products }).from(skus).innerJoin(products, eq(products.id, skus.productId))
         .where(inArray(skus.id, items.map((i) => i.skuId)));
       const byId = new Map(wanted.map((w) => [w.sku.id, w]));
@@ -73,21 +75,32 @@ export function createOrderService({ db, temporal, config }: { db: Db; temporal:
       const now = new Date();
       const id = idempotencyKey ? orderId(now, idFromKey('', buyerId, idempotencyKey)) : orderId(now, newId('', 8));
       const total = items.reduce((sum, it) => sum + byId.get(it.skuId)!.sku.priceCents, 0);
-      const { order, lines } = await db.transaction(async (tx) => {
+      let placed: { order: Order; lines: Line[] };
+      try {
+        placed = await db.transaction(async (tx) => {
+        // The order row first: a concurrent request with the same Idempotency-Key waits on its unique key
+        // and then fails, instead of seeing the balance already spent and answering 402.
+        const [order] = await tx.insert(orders).values({ id, buyerPrincipalId: buyerId, idempotencyKey: idempotencyKey ?? null, status: 'processing', totalCents: total, createdAt: now, updatedAt: now }).returning();
         // The conditional update is the balance check: no row comes back when the money is not there.
         const paid = await tx.update(accounts).set({ balanceCents: sql`${accounts.balanceCents} - ${total}`, updatedAt: now })
           .where(and(eq(accounts.principalId, buyerId), gte(accounts.balanceCents, total))).returning({ balance: accounts.balanceCents });
         if (paid.length === 0) throw new Problem(402, 'Payment Required', `the account balance does not cover ${(total / 100).toFixed(2)}`);
-        const [order] = await tx.insert(orders).values({ id, buyerPrincipalId: buyerId, idempotencyKey: idempotencyKey ?? null, status: 'processing', totalCents: total, createdAt: now, updatedAt: now }).returning();
         const lines = await tx.insert(orderLines).values(items.map((it, i) => {
           const w = byId.get(it.skuId)!;
           return { id: `${id}-${String(i + 1).padStart(6, '0')}`, orderId: id, productId: w.product.id, skuId: w.sku.id, merchantId: w.product.merchantId, status: 'processing' as const, priceCents: w.sku.priceCents };
         })).returning();
         await tx.insert(ledger).values({ principalId: buyerId, dedupeKey: `charge:${id}`, amountCents: -total, reason: 'order', orderId: id });
         return { order: order!, lines };
-      });
-      await startProvisioning(lines);
-      return { order, lines, created: true };
+        });
+      } catch (e) {
+        // The same Idempotency-Key twice at once: the second transaction lost the race and charged nothing.
+        const code = (e as { code?: string; cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code;
+        const winner = code === '23505' ? await replay() : undefined;
+        if (winner) return winner;
+        throw e;
+      }
+      await startProvisioning(placed.lines);
+      return { ...placed, created: true };
     },
   };
 }

@@ -82,10 +82,15 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     expect(again.status).toBe(200);
     expect(again.json.id).toBe(placed.json.id);
     expect((await s.call('GET', '/v1/account', { key: buyer.key })).json.balanceCents).toBe(20_000 - 9900);
+    // The same key sent twice at the same moment: one order, one charge.
+    const racing = await Promise.all([1, 2].map(() => s.call('POST', '/v1/orders', { key: buyer.key, body: { items: [{ skuId }] }, headers: { 'idempotency-key': 'order-race' } })));
+    expect(racing.map((r) => r.status).sort()).toEqual([200, 201]);
+    expect(racing[0]!.json.id).toBe(racing[1]!.json.id);
+    expect((await s.call('GET', '/v1/account', { key: buyer.key })).json.balanceCents).toBe(20_000 - 2 * 9900);
 
     const done = await eventually(() => s.call('GET', `/v1/orders/${placed.json.id}`, { key: buyer.key }), (r) => r.json.status === 'completed', 'delivery');
     const instanceId = done.json.lines[0].instanceId as string;
-    expect(seller.instances().size).toBe(1);
+    expect([...seller.instances().values()].filter((i) => i.orderLineId === placed.json.lines[0].id)).toHaveLength(1);
     const inst = await s.call('GET', `/v1/instances/${instanceId}`, { key: buyer.key });
     expect(inst.status).toBe(200);
     expect(inst.json).toMatchObject({ instanceId, live: true });
