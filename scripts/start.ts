@@ -57,7 +57,11 @@ async function demoData(): Promise<DemoData> {
 
 let stopping = false;
 const keys = await demoData();
-const seller = await startReferenceSeller({ accessKey: keys.sellerAccessKey, port: SELLER_PORT });
+const seller = await startReferenceSeller({
+  accessKey: keys.sellerAccessKey, port: SELLER_PORT,
+  // As a careful seller, it confirms every new order line with Query Order on our API before provisioning.
+  queryOrder: { baseUrl: `http://127.0.0.1:${config.PORT}`, keyId: keys.productId },
+});
 const app = await run(config);
 console.log(`
   Marketplace is running.

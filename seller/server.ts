@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { signOpenApiCall } from '../domain/open-api-signing';
 import { bodySignHeader, canonicalPayload, verifyRequest } from '../domain/saas-signing';
 import { AUTH_FAILED, BAD_REQUEST, INTERNAL_ERROR, InstanceBook, type Answer, type Instance, type SellerFaults } from './instances';
 
@@ -20,7 +21,13 @@ export interface SellerOptions {
   now?: () => number;
   /** Add the Body-Sign header (spec §1.3). */
   signResponses?: boolean;
+  /** Confirm each new order line with the marketplace's Query Order before provisioning it. */
+  queryOrder?: QueryOrderTarget;
 }
+
+/** Where and as whom the seller calls Query Order: the marketplace's base URL and the product id of its key. */
+export interface QueryOrderTarget { baseUrl: string; keyId: string }
+export interface QueryOrderCall { orderId: string; orderLineId: string; ok: boolean; httpStatus?: number; error?: string }
 
 export type CallVerdict = 'ok' | 'bad-signature' | 'stale' | 'malformed' | 'replayed';
 
@@ -43,11 +50,15 @@ export interface ReferenceSeller {
   /** Instances keyed by orderLineId (a copy of the map; the instances themselves are live). */
   instances(): Map<string, Instance>;
   faults: SellerFaults;
+  /** Every Query Order call back to the marketplace. */
+  queryOrderCalls: QueryOrderCall[];
+  setQueryOrder(target: QueryOrderTarget | undefined): void;
   setMode(mode: 'sync' | 'async'): void;
   close(): Promise<void>;
 }
 
 const PATH = '/saasproduce';
+const QUERY_ORDER_PATH = '/api/mkp-openapi-public/global/v1/order/query';
 /** Longer than the ±60 s timestamp window, so a replay inside it is always caught. */
 const NONCE_MEMORY_MS = 10 * 60_000;
 const MAX_BODY_BYTES = 64 * 1024;
@@ -63,6 +74,24 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
   const book = new InstanceBook();
   const received: ReceivedCall[] = [];
   const nonces = new Map<string, number>();
+  const queryOrderCalls: QueryOrderCall[] = [];
+  let queryOrder = o.queryOrder;
+
+  /** A careful seller learns what was bought from the marketplace itself before it provisions (spec §1.4). */
+  async function confirmOrder(target: QueryOrderTarget, orderId: string, orderLineId: string): Promise<QueryOrderCall> {
+    const query = { orderId, orderLineId };
+    try {
+      // A real clock, not `now`: the marketplace checks the timestamp against its own.
+      const headers = signOpenApiCall(o.accessKey, target.keyId, 'GET', QUERY_ORDER_PATH, query, Date.now());
+      const res = await fetch(`${target.baseUrl}${QUERY_ORDER_PATH}?${new URLSearchParams(query)}`, { headers, signal: AbortSignal.timeout(5000) });
+      const body = (await res.json().catch(() => undefined)) as { resultCode?: string; orderInfo?: { orderId?: string; orderLine?: { orderLineId?: string }[] } } | undefined;
+      const ok = res.status === 200 && body?.resultCode === '000000' && body.orderInfo?.orderId === orderId
+        && !!body.orderInfo.orderLine?.some((l) => l.orderLineId === orderLineId);
+      return { orderId, orderLineId, ok, httpStatus: res.status, ...(ok ? {} : { error: `HTTP ${res.status}, the order line is not confirmed` }) };
+    } catch (e) {
+      return { orderId, orderLineId, ok: false, error: (e as Error).message };
+    }
+  }
 
   function rememberNonce(nonce: string, at: number): boolean {
     for (const [n, seen] of nonces) if (at - seen > NONCE_MEMORY_MS) nonces.delete(n);
@@ -71,7 +100,7 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
     return true;
   }
 
-  function decide(req: IncomingMessage, url: URL, body: Record<string, unknown> | undefined, call: ReceivedCall): Reply {
+  async function decide(req: IncomingMessage, url: URL, body: Record<string, unknown> | undefined, call: ReceivedCall): Promise<Reply> {
     if (body) {
       const v = verifyRequest(o.accessKey, canonicalPayload(body as Parameters<typeof canonicalPayload>[0]), call.query, call.at);
       call.verdict = v.ok ? 'ok' : v.reason;
@@ -86,6 +115,12 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
       call.verdict = 'replayed';
       return [200, { resultCode: AUTH_FAILED, resultMsg: 'replayed' }];
     }
+    const line = body.orderLineId;
+    if (queryOrder && body.activity === 'newInstance' && body.testFlag !== '1' && typeof line === 'string' && !book.byOrderLine.has(line)) {
+      const check = await confirmOrder(queryOrder, String(body.orderId), line);
+      queryOrderCalls.push(check);
+      if (!check.ok) return [200, { resultCode: INTERNAL_ERROR, resultMsg: `could not confirm the order with Query Order: ${check.error}` }];
+    }
     return [200, book.answer(body, { now: call.at, mode, asyncDelayMs, faults })];
   }
 
@@ -97,7 +132,7 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
       activity: typeof body?.activity === 'string' ? body.activity : undefined,
       query: Object.fromEntries(url.searchParams), body, rawBody: raw ?? '', verdict: 'malformed', resultCode: '', httpStatus: 0, at: now(),
     };
-    const [status, answer]: Reply = raw === undefined ? [413, { resultCode: BAD_REQUEST, resultMsg: 'body too large' }] : decide(req, url, body, call);
+    const [status, answer]: Reply = raw === undefined ? [413, { resultCode: BAD_REQUEST, resultMsg: 'body too large' }] : await decide(req, url, body, call);
     call.httpStatus = status;
     call.resultCode = answer.resultCode;
     received.push(call);
@@ -129,6 +164,8 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
     received,
     instances: () => new Map(book.byOrderLine),
     faults,
+    queryOrderCalls,
+    setQueryOrder: (t) => { queryOrder = t; },
     setMode: (m) => { mode = m; },
     close: () => new Promise<void>((resolve, reject) => {
       server.close((e) => (e ? reject(e) : resolve()));

@@ -74,6 +74,8 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
 
   it('orders, provisions through the seller, and shows the instance live', async () => {
     expect((await s.call('POST', `/v1/accounts/${buyer.id}/top-up`, { key: operator.key, body: { amountCents: 20_000 } })).json.balanceCents).toBe(20_000);
+    // The reference seller confirms each new order line with Query Order before it provisions.
+    seller.setQueryOrder({ baseUrl: s.baseUrl, keyId: productId });
     const placed = await s.call('POST', '/v1/orders', { key: buyer.key, body: { items: [{ skuId }] }, headers: { 'idempotency-key': 'order-1' } });
     expect(placed.status).toBe(201);
     expect(placed.json.id).toMatch(/^CS\d{10}[A-Z0-9]{5}$/);
@@ -90,6 +92,7 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
 
     const done = await eventually(() => s.call('GET', `/v1/orders/${placed.json.id}`, { key: buyer.key }), (r) => r.json.status === 'completed', 'delivery');
     const instanceId = done.json.lines[0].instanceId as string;
+    expect(seller.queryOrderCalls.filter((c) => c.orderLineId === placed.json.lines[0].id)).toEqual([expect.objectContaining({ ok: true, httpStatus: 200 })]);
     expect([...seller.instances().values()].filter((i) => i.orderLineId === placed.json.lines[0].id)).toHaveLength(1);
     const inst = await s.call('GET', `/v1/instances/${instanceId}`, { key: buyer.key });
     expect(inst.status).toBe(200);
@@ -119,6 +122,25 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
   let orderId: string;
   const queryOrder = (key: string, keyId: string, q: Record<string, string>, tamper: (h: Record<string, string>) => Record<string, string> = (h) => h, now = Date.now()) =>
     s.call('GET', `${QUERY_ORDER_PATH}?${new URLSearchParams(q)}`, { headers: tamper(signOpenApiCall(key, keyId, 'GET', QUERY_ORDER_PATH, q, now)) });
+
+  it('a seller that cannot confirm the order with Query Order does not provision it', async () => {
+    seller.setQueryOrder({ baseUrl: s.baseUrl, keyId: 'PRNOSUCHPRODUCT1' });
+    await s.call('POST', `/v1/accounts/${buyer.id}/top-up`, { key: operator.key, body: { amountCents: 9900 } });
+    try {
+      const placed = await s.call('POST', '/v1/orders', { key: buyer.key, body: { items: [{ skuId }] } });
+      const line = placed.json.lines[0].id as string;
+      const first = await eventually(() => s.call('GET', `/v1/interface-messages?orderLineId=${line}`, { key: sellerA.key }), (r) => r.json.items.length > 0, 'the first attempt');
+      expect(first.json.items[0]).toMatchObject({ activity: 'newInstance', outcome: 'retryable', resultCode: '000005' });
+      expect([...seller.instances().values()].filter((i) => i.orderLineId === line)).toHaveLength(0);
+      expect(seller.queryOrderCalls.filter((c) => c.orderLineId === line)).toEqual([expect.objectContaining({ ok: false, httpStatus: 401 })]);
+      // The buyer gives up while the marketplace waits to retry: refunded.
+      const balance = (await s.call('GET', '/v1/account', { key: buyer.key })).json.balanceCents;
+      expect((await s.call('POST', `/v1/order-lines/${line}/cancel`, { key: buyer.key, body: {} })).json.status).toBe('cancelled');
+      expect((await s.call('GET', '/v1/account', { key: buyer.key })).json.balanceCents).toBe(balance + 9900);
+    } finally {
+      seller.setQueryOrder({ baseUrl: s.baseUrl, keyId: productId });
+    }
+  });
 
   it('Query Order answers the seller that signed with its access key, and nobody else', async () => {
     const q = { orderId };
