@@ -49,7 +49,11 @@ const schema = z.object({
   /** How often the marketplace polls queryInstance after a 000004 answer, and for how long. */
   PROVISION_POLL_INTERVAL_MS: z.coerce.number().int().min(1000).default(30_000),
   PROVISION_POLL_WINDOW_MS: z.coerce.number().int().min(60_000).default(3 * 3_600_000),
-  SELLER_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  SELLER_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(20_000).default(5_000),
+  /** Worker's workflow cache; 0 turns sticky execution off. Unset: the SDK's default. */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
+  /** Create the dial-test Schedule at worker start-up (off where the server has no Schedules, e.g. the time-skipping test server). */
+  CREATE_SCHEDULES: bool.default(true),
   /** Runs worker and API in one process; `make start` does, docker-compose runs them apart. */
   RUN_WORKER: bool.default(true),
   RUN_API: bool.default(true),

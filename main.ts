@@ -34,12 +34,17 @@ export async function run(config: Config) {
 
   if (config.RUN_WORKER) {
     nativeConnection = await connectWithRetry(() => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }), `Temporal at ${config.TEMPORAL_ADDRESS}`, log);
-    worker = await createWorker({ connection: nativeConnection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db: database.db, config });
+    worker = await createWorker({
+      connection: nativeConnection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db: database.db, config,
+      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    });
     workerDone = worker.run();
     log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
-    const scheduleClient = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
-    log.info({ schedule: await ensureDialTestSchedule(scheduleClient, config.TEMPORAL_TASK_QUEUE) }, 'dial-test schedule');
-    await scheduleClient.connection.close();
+    if (config.CREATE_SCHEDULES) {
+      const scheduleClient = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
+      log.info({ schedule: await ensureDialTestSchedule(scheduleClient, config.TEMPORAL_TASK_QUEUE) }, 'dial-test schedule');
+      await scheduleClient.connection.close();
+    }
   }
   if (config.RUN_API) {
     clientConnection = await connectWithRetry(() => Connection.connect({ address: config.TEMPORAL_ADDRESS }), `Temporal at ${config.TEMPORAL_ADDRESS}`, log);

@@ -12,8 +12,10 @@ import {
 
 // One seller call per activity execution: the workflow owns the retry schedule, so every attempt is
 // spaced by the business interval and recorded as its own interface message.
+// 30 s covers the longest call timeout allowed (20 s) plus the database writes around it; a worker
+// that dies mid-call is noticed after that long and the attempt counts as failed.
 const seller = proxyActivities<ProvisionActivities>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 1 },
 });
 const db = proxyActivities<ProvisionActivities>(DB_WRITES);

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       RESUBMIT_WINDOW_DAYS: 30,
       RUN_WORKER: true,
       RUN_API: true,
+      CREATE_SCHEDULES: true,
       // SaaS provisioning runs on the spec's real durations: every 3 minutes for 3 hours, 5 s per call.
       PROVISION_RETRY_INTERVAL_MS: 180_000,
       PROVISION_RETRY_WINDOW_MS: 10_800_000,
