@@ -1,6 +1,8 @@
 /**
  * Runs the reference seller on its own, e.g. `SELLER_ACCESS_KEY=… npx tsx seller/main.ts`, so the
- * marketplace can be pointed at a seller that behaves as the spec asks.
+ * marketplace can be pointed at a seller that behaves as the spec asks. With SELLER_MARKETPLACE_URL
+ * (e.g. http://127.0.0.1:3000) and SELLER_KEY_ID (the product id of SELLER_ACCESS_KEY) it confirms
+ * each new order line with the marketplace's Query Order before provisioning it.
  */
 import { z } from 'zod';
 import { startReferenceSeller } from './server';
@@ -10,6 +12,12 @@ const schema = z.object({
   SELLER_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   SELLER_MODE: z.enum(['sync', 'async']).default('sync'),
   SELLER_ASYNC_DELAY_MS: z.coerce.number().int().min(0).default(2000),
+  // Set both to confirm each new order line with the marketplace's Query Order before provisioning it.
+  SELLER_MARKETPLACE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SELLER_KEY_ID: z.string().min(1).optional(),
+}).refine((e) => (e.SELLER_MARKETPLACE_URL === undefined) === (e.SELLER_KEY_ID === undefined), {
+  message: 'set both SELLER_MARKETPLACE_URL and SELLER_KEY_ID, or neither',
+  path: ['SELLER_MARKETPLACE_URL'],
 });
 
 // Empty strings mean "unset", as in config.ts: shells and compose files often export VAR= .
@@ -19,8 +27,13 @@ if (!parsed.success) {
   process.exit(2);
 }
 const env = parsed.data;
-const seller = await startReferenceSeller({ accessKey: env.SELLER_ACCESS_KEY, port: env.SELLER_PORT, mode: env.SELLER_MODE, asyncDelayMs: env.SELLER_ASYNC_DELAY_MS });
-console.log(`reference seller (${env.SELLER_MODE}) at ${seller.url}`);
+const queryOrder = env.SELLER_MARKETPLACE_URL && env.SELLER_KEY_ID
+  ? { baseUrl: env.SELLER_MARKETPLACE_URL.replace(/\/+$/, ''), keyId: env.SELLER_KEY_ID }
+  : undefined;
+const seller = await startReferenceSeller({
+  accessKey: env.SELLER_ACCESS_KEY, port: env.SELLER_PORT, mode: env.SELLER_MODE, asyncDelayMs: env.SELLER_ASYNC_DELAY_MS, queryOrder,
+});
+console.log(`reference seller (${env.SELLER_MODE}) at ${seller.url}${queryOrder ? `, confirming orders with ${queryOrder.baseUrl} as ${queryOrder.keyId}` : ''}`);
 
 const stop = () => void seller.close().then(() => process.exit(0));
 process.once('SIGINT', stop);

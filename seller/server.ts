@@ -84,12 +84,12 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
       // A real clock, not `now`: the marketplace checks the timestamp against its own.
       const headers = signOpenApiCall(o.accessKey, target.keyId, 'GET', QUERY_ORDER_PATH, query, Date.now());
       const res = await fetch(`${target.baseUrl}${QUERY_ORDER_PATH}?${new URLSearchParams(query)}`, { headers, signal: AbortSignal.timeout(5000) });
-      const body = (await res.json().catch(() => undefined)) as { resultCode?: string; orderInfo?: { orderId?: string; orderLine?: { orderLineId?: string }[] } } | undefined;
-      const ok = res.status === 200 && body?.resultCode === '000000' && body.orderInfo?.orderId === orderId
-        && !!body.orderInfo.orderLine?.some((l) => l.orderLineId === orderLineId);
-      return { orderId, orderLineId, ok, httpStatus: res.status, ...(ok ? {} : { error: `HTTP ${res.status}, the order line is not confirmed` }) };
+      const body = (await res.json().catch(() => undefined)) as QueryOrderAnswer | undefined;
+      const error = queryOrderMismatch(res.status, body, orderId, orderLineId);
+      return { orderId, orderLineId, ok: !error, httpStatus: res.status, ...(error ? { error } : {}) };
     } catch (e) {
-      return { orderId, orderLineId, ok: false, error: (e as Error).message };
+      const err = e as Error & { cause?: { code?: string } };
+      return { orderId, orderLineId, ok: false, error: err.name === 'TimeoutError' ? 'timed out after 5 s' : (err.cause?.code ?? err.message) };
     }
   }
 
@@ -115,9 +115,11 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
       call.verdict = 'replayed';
       return [200, { resultCode: AUTH_FAILED, resultMsg: 'replayed' }];
     }
-    const line = body.orderLineId;
-    if (queryOrder && body.activity === 'newInstance' && body.testFlag !== '1' && typeof line === 'string' && !book.byOrderLine.has(line)) {
-      const check = await confirmOrder(queryOrder, String(body.orderId), line);
+    // Only a new real order line is confirmed: resends of a known line and testFlag=1 debug calls are not; a body
+    // without string ids falls through to the validation in InstanceBook (000002).
+    const { orderId, orderLineId: line } = body;
+    if (queryOrder && body.activity === 'newInstance' && body.testFlag !== '1' && typeof orderId === 'string' && typeof line === 'string' && !book.byOrderLine.has(line)) {
+      const check = await confirmOrder(queryOrder, orderId, line);
       queryOrderCalls.push(check);
       if (!check.ok) return [200, { resultCode: INTERNAL_ERROR, resultMsg: `could not confirm the order with Query Order: ${check.error}` }];
     }
@@ -172,6 +174,19 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
       server.closeAllConnections(); // keep-alive sockets from fetch would otherwise hold close() open
     }),
   };
+}
+
+type QueryOrderAnswer = { resultCode?: unknown; orderInfo?: { orderId?: unknown; orderLine?: unknown } };
+
+/** Why a Query Order answer does not confirm the order line, or undefined when it does. */
+function queryOrderMismatch(status: number, body: QueryOrderAnswer | undefined, orderId: string, orderLineId: string): string | undefined {
+  if (status !== 200) return `HTTP ${status}`;
+  if (!body || typeof body !== 'object') return 'the answer is not a JSON object';
+  if (body.resultCode !== '000000') return `resultCode ${String(body.resultCode)}`;
+  if (body.orderInfo?.orderId !== orderId) return `orderInfo.orderId is ${String(body.orderInfo?.orderId)}`;
+  const lines = body.orderInfo.orderLine;
+  if (!Array.isArray(lines) || !lines.some((l: { orderLineId?: unknown } | null) => l?.orderLineId === orderLineId)) return `order line ${orderLineId} is not in orderInfo.orderLine`;
+  return undefined;
 }
 
 /** The body as UTF-8 text, or undefined when it exceeds MAX_BODY_BYTES. */

@@ -1,4 +1,7 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { OPEN_API_HEADERS, verifyOpenApiCall } from '../../domain/open-api-signing';
 import { signRequest, verifyBodySign, type SignedRequest } from '../../domain/saas-signing';
 import { startReferenceSeller, type ReferenceSeller, type SellerOptions } from '../../seller/server';
 
@@ -8,9 +11,13 @@ const T0 = 1_700_000_000_000;
 let clock = T0;
 let seller: ReferenceSeller | undefined;
 
+let marketplace: FakeMarketplace | undefined;
+
 afterEach(async () => {
   await seller?.close();
   seller = undefined;
+  await marketplace?.close();
+  marketplace = undefined;
 });
 
 async function start(o: Partial<SellerOptions> = {}) {
@@ -163,5 +170,122 @@ describe('reference seller: faults and response signing', () => {
     await s.close();
     const quiet = await start({ signResponses: false });
     expect((await call(quiet, newInstance('000001', 'b1'))).headers.get('body-sign')).toBeNull();
+  });
+});
+
+const QUERY_ORDER_PATH = '/api/mkp-openapi-public/global/v1/order/query';
+const KEY_ID = 'PR0123456789ABCD';
+
+interface FakeMarketplace {
+  baseUrl: string;
+  /** Every call it got, with whether the four open API headers were there and the signature verified. */
+  calls: { query: Record<string, string>; headersPresent: boolean; verdict: string }[];
+  close(): Promise<void>;
+}
+
+/** Answers Query Order for the order lines it knows (200 with orderInfo), 404 for the rest; 401 when the signature fails. */
+async function startFakeMarketplace(knownLines: string[]): Promise<FakeMarketplace> {
+  const calls: FakeMarketplace['calls'] = [];
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://marketplace.invalid');
+    const query = Object.fromEntries(url.searchParams);
+    const h = (name: string) => req.headers[name] as string | undefined;
+    const headersPresent = Object.values(OPEN_API_HEADERS).every((name) => !!h(name));
+    const v = verifyOpenApiCall(AK, req.method ?? '', url.pathname, query,
+      { timestamp: h(OPEN_API_HEADERS.timestamp), nonce: h(OPEN_API_HEADERS.nonce), signature: h(OPEN_API_HEADERS.signature) }, Date.now());
+    calls.push({ query, headersPresent, verdict: v.ok ? 'ok' : v.reason });
+    const reply = (status: number, body: unknown) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+    if (url.pathname !== QUERY_ORDER_PATH || req.method !== 'GET') return reply(404, { resultCode: '000002', resultMsg: 'not found' });
+    if (!headersPresent || h(OPEN_API_HEADERS.keyId) !== KEY_ID || !v.ok) return reply(401, { resultCode: '000001', resultMsg: 'unauthorized' });
+    const { orderId, orderLineId } = query;
+    if (!orderId || !orderLineId || !knownLines.includes(orderLineId)) return reply(404, { resultCode: '000003', resultMsg: 'no such order line' });
+    return reply(200, { resultCode: '000000', resultMsg: 'success', orderInfo: { orderId, orderLine: [{ orderLineId, productInfo: [] }] } });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    calls,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+describe('reference seller: confirming new order lines with Query Order', () => {
+  const LINE = 'CS2211181819B4LVS-000001';
+
+  async function startBoth(knownLines = [LINE]) {
+    marketplace = await startFakeMarketplace(knownLines);
+    return start({ queryOrder: { baseUrl: marketplace.baseUrl, keyId: KEY_ID } });
+  }
+
+  it('calls Query Order once, signed, for a new line and provisions it; a resend of the line calls nothing', async () => {
+    const s = await startBoth();
+    expect((await call(s, newInstance('000001', 'biz-1'))).json).toEqual({ resultCode: '000000', resultMsg: 'success', instanceId: 'biz-1' });
+    expect(marketplace!.calls).toEqual([{ query: { orderId: 'CS2211181819B4LVS', orderLineId: LINE }, headersPresent: true, verdict: 'ok' }]);
+    expect(s.queryOrderCalls).toEqual([{ orderId: 'CS2211181819B4LVS', orderLineId: LINE, httpStatus: 200, ok: true }]);
+
+    expect((await call(s, newInstance('000001', 'biz-2'))).json).toMatchObject({ resultCode: '000000', instanceId: 'biz-1' });
+    expect(marketplace!.calls).toHaveLength(1);
+    expect(s.queryOrderCalls).toHaveLength(1);
+  });
+
+  it('does not call Query Order for testFlag=1 debug calls or for other activities', async () => {
+    const s = await startBoth([]);
+    expect((await call(s, newInstance('000009', 'biz-9', { testFlag: '1' }))).json.resultCode).toBe('000000');
+    expect((await call(s, { activity: 'queryInstance', instanceId: 'biz-9' })).json.resultCode).toBe('000000');
+    expect(marketplace!.calls).toEqual([]);
+    expect(s.queryOrderCalls).toEqual([]);
+  });
+
+  it('answers 000005 and creates nothing for a line the marketplace does not know', async () => {
+    const s = await startBoth();
+    const r = await call(s, newInstance('000002', 'biz-2'));
+    expect(r.json).toEqual({ resultCode: '000005', resultMsg: 'could not confirm the order with Query Order: HTTP 404' });
+    expect(s.instances().size).toBe(0);
+    expect(s.queryOrderCalls).toEqual([{ orderId: 'CS2211181819B4LVS', orderLineId: 'CS2211181819B4LVS-000002', httpStatus: 404, ok: false, error: 'HTTP 404' }]);
+    expect(s.received.map((c) => c.resultCode)).toEqual(['000005']);
+  });
+
+  it('answers 000005 while the marketplace is down, and provisions on the retry once it confirms', async () => {
+    const s = await startBoth();
+    await marketplace!.close();
+    const r = await call(s, newInstance('000001', 'biz-1'));
+    expect(r.json.resultCode).toBe('000005');
+    expect(r.json.resultMsg).toBe('could not confirm the order with Query Order: ECONNREFUSED');
+    expect(s.instances().size).toBe(0);
+    expect(s.queryOrderCalls).toEqual([{ orderId: 'CS2211181819B4LVS', orderLineId: LINE, ok: false, error: 'ECONNREFUSED' }]);
+
+    marketplace = await startFakeMarketplace([LINE]);
+    s.setQueryOrder({ baseUrl: marketplace.baseUrl, keyId: KEY_ID });
+    expect((await call(s, newInstance('000001', 'biz-2'))).json).toMatchObject({ resultCode: '000000', instanceId: 'biz-2' });
+    expect(s.queryOrderCalls.map((c) => c.ok)).toEqual([false, true]);
+  });
+
+  it('refuses an answer that names another order or leaves the line out', async () => {
+    // A marketplace that answers 200/000000 but names another order for line 000001 and lists no lines for 000002.
+    const liar = createServer((req, res) => {
+      const q = new URL(req.url ?? '/', 'http://marketplace.invalid').searchParams;
+      const orderInfo = q.get('orderLineId')?.endsWith('000001')
+        ? { orderId: 'CS-SOMEONE-ELSE', orderLine: [{ orderLineId: q.get('orderLineId') }] }
+        : { orderId: q.get('orderId'), orderLine: [] };
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ resultCode: '000000', resultMsg: 'success', orderInfo }));
+    });
+    await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', resolve));
+    try {
+      const s = await start({ queryOrder: { baseUrl: `http://127.0.0.1:${(liar.address() as AddressInfo).port}`, keyId: KEY_ID } });
+      expect((await call(s, newInstance('000001', 'biz-1'))).json).toEqual({
+        resultCode: '000005', resultMsg: 'could not confirm the order with Query Order: orderInfo.orderId is CS-SOMEONE-ELSE',
+      });
+      expect((await call(s, newInstance('000002', 'biz-2'))).json).toEqual({
+        resultCode: '000005', resultMsg: 'could not confirm the order with Query Order: order line CS2211181819B4LVS-000002 is not in orderInfo.orderLine',
+      });
+      expect(s.instances().size).toBe(0);
+      expect(s.queryOrderCalls.map((c) => [c.httpStatus, c.ok])).toEqual([[200, false], [200, false]]);
+    } finally {
+      await new Promise<void>((resolve) => { liar.close(() => resolve()); liar.closeAllConnections(); });
+    }
   });
 });
