@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProvisionActivities, DELISTING_THRESHOLD, type CallOutcome } from '../../activities/provision';
 import { loadConfig } from '../../config';
 import { accounts, ledger, orderLines, orders, products } from '../../db/schema';
+import { startReferenceSeller } from '../../seller/server';
 import { seedSaasProduct, TEST_MASTER_KEY } from '../support/catalog';
 import { freshDatabase } from '../support/db';
 
@@ -34,6 +35,26 @@ describe('provisioning activities: refunds and the delisting flag', () => {
     }
     expect((await db.select().from(accounts).where(eq(accounts.principalId, seed.buyer)))[0]!.balanceCents).toBe(1000 * (DELISTING_THRESHOLD + 1));
     expect(await db.select().from(ledger).where(eq(ledger.principalId, seed.buyer))).toHaveLength(DELISTING_THRESHOLD + 1);
+  });
+
+  it('keeps the first instance id of a line and flags a seller that answers another one', async () => {
+    const { db } = database;
+    const seller = await startReferenceSeller({ accessKey: 'k'.repeat(20), port: 0 });
+    try {
+      const seed = await seedSaasProduct(db, { productionUrl: seller.url, accessKey: 'k'.repeat(20) });
+      await db.insert(orders).values({ id: 'CS2611290000000Y', buyerPrincipalId: seed.buyer, status: 'processing', totalCents: 1 });
+      await db.insert(orderLines).values({ id: 'CS2611290000000Y-000001', orderId: 'CS2611290000000Y', productId: seed.productId, skuId: seed.skuId, merchantId: seed.merchantId, status: 'processing', priceCents: 1 });
+      const acts = createProvisionActivities({ db, config: loadConfig({ MASTER_KEY: TEST_MASTER_KEY }) });
+      const env = new MockActivityEnvironment();
+      const first = (await env.run(acts.callNewInstance, { orderLineId: 'CS2611290000000Y-000001', attempt: 1 })) as CallOutcome;
+      expect(first.outcome).toBe('success');
+      seller.faults.instanceIdOverride = 'SOME-OTHER-INSTANCE';
+      const second = (await env.run(acts.callNewInstance, { orderLineId: 'CS2611290000000Y-000001', attempt: 2 })) as CallOutcome;
+      expect(second.instanceId).toBe(first.instanceId);
+      expect((await db.select().from(orderLines).where(eq(orderLines.id, 'CS2611290000000Y-000001')))[0]).toMatchObject({ instanceId: first.instanceId, instanceConflict: true });
+    } finally {
+      await seller.close();
+    }
   });
 
   it('records an unreachable seller as a retryable attempt with its error and latency', async () => {
