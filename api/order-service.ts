@@ -3,6 +3,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/com
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
+import { isUniqueViolation } from '../db/errors';
 import { accounts, ledger, orderLines, orders, products, skus } from '../db/schema';
 import { idFromKey, newId } from '../domain/ids';
 import { shanghaiDate } from '../domain/working-days';
@@ -78,24 +79,23 @@ export function createOrderService({ db, temporal, config }: { db: Db; temporal:
       let placed: { order: Order; lines: Line[] };
       try {
         placed = await db.transaction(async (tx) => {
-        // The order row first: a concurrent request with the same Idempotency-Key waits on its unique key
-        // and then fails, instead of seeing the balance already spent and answering 402.
-        const [order] = await tx.insert(orders).values({ id, buyerPrincipalId: buyerId, idempotencyKey: idempotencyKey ?? null, status: 'processing', totalCents: total, createdAt: now, updatedAt: now }).returning();
-        // The conditional update is the balance check: no row comes back when the money is not there.
-        const paid = await tx.update(accounts).set({ balanceCents: sql`${accounts.balanceCents} - ${total}`, updatedAt: now })
-          .where(and(eq(accounts.principalId, buyerId), gte(accounts.balanceCents, total))).returning({ balance: accounts.balanceCents });
-        if (paid.length === 0) throw new Problem(402, 'Payment Required', `the account balance does not cover ${(total / 100).toFixed(2)}`);
-        const lines = await tx.insert(orderLines).values(items.map((it, i) => {
-          const w = byId.get(it.skuId)!;
-          return { id: `${id}-${String(i + 1).padStart(6, '0')}`, orderId: id, productId: w.product.id, skuId: w.sku.id, merchantId: w.product.merchantId, status: 'processing' as const, priceCents: w.sku.priceCents };
-        })).returning();
-        await tx.insert(ledger).values({ principalId: buyerId, dedupeKey: `charge:${id}`, amountCents: -total, reason: 'order', orderId: id });
-        return { order: order!, lines };
+          // The order row first: a concurrent request with the same Idempotency-Key waits on its unique key
+          // and then fails, instead of seeing the balance already spent and answering 402.
+          const [order] = await tx.insert(orders).values({ id, buyerPrincipalId: buyerId, idempotencyKey: idempotencyKey ?? null, status: 'processing', totalCents: total, createdAt: now, updatedAt: now }).returning();
+          // The conditional update is the balance check: no row comes back when the money is not there.
+          const paid = await tx.update(accounts).set({ balanceCents: sql`${accounts.balanceCents} - ${total}`, updatedAt: now })
+            .where(and(eq(accounts.principalId, buyerId), gte(accounts.balanceCents, total))).returning({ balance: accounts.balanceCents });
+          if (paid.length === 0) throw new Problem(402, 'Payment Required', `the account balance does not cover ${(total / 100).toFixed(2)}`);
+          const lines = await tx.insert(orderLines).values(items.map((it, i) => {
+            const w = byId.get(it.skuId)!;
+            return { id: `${id}-${String(i + 1).padStart(6, '0')}`, orderId: id, productId: w.product.id, skuId: w.sku.id, merchantId: w.product.merchantId, status: 'processing' as const, priceCents: w.sku.priceCents };
+          })).returning();
+          await tx.insert(ledger).values({ principalId: buyerId, dedupeKey: `charge:${id}`, amountCents: -total, reason: 'order', orderId: id });
+          return { order: order!, lines };
         });
       } catch (e) {
         // The same Idempotency-Key twice at once: the second transaction lost the race and charged nothing.
-        const code = (e as { code?: string; cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code;
-        const winner = code === '23505' ? await replay() : undefined;
+        const winner = isUniqueViolation(e) ? await replay() : undefined;
         if (winner) return winner;
         throw e;
       }

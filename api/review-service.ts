@@ -3,6 +3,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/com
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
+import { isUniqueViolation } from '../db/errors';
 import { applicationRevisions, merchantApplications, merchants, reviewEvents } from '../db/schema';
 import { idFromKey, newId } from '../domain/ids';
 import {
@@ -15,7 +16,6 @@ import { runUpdate } from './updates';
 
 type Application = typeof merchantApplications.$inferSelect;
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-const isUniqueViolation = (e: unknown) => (e as { code?: string })?.code === '23505' || (e as { cause?: { code?: string } })?.cause?.code === '23505';
 
 export function toView(app: Application, history?: (typeof reviewEvents.$inferSelect)[]) {
   return {

@@ -1,5 +1,6 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
+import { isForeignKeyViolation } from '../../db/errors';
 import { accounts, products, skus } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { createSecretBox } from '../../domain/secret-box';
@@ -118,7 +119,7 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
     handler: async ({ params, body }) => {
       const updated = await db.insert(accounts).values({ principalId: params.id, balanceCents: body.amountCents })
         .onConflictDoUpdate({ target: accounts.principalId, set: { balanceCents: sqlAdd(body.amountCents), updatedAt: new Date() } })
-        .returning().catch((e: { cause?: { code?: string } }) => { if (e?.cause?.code === '23503') throw conflict(`no principal ${params.id}`); throw e; });
+        .returning().catch((e: unknown) => { if (isForeignKeyViolation(e)) throw conflict(`no principal ${params.id}`); throw e; });
       return { body: { principalId: params.id, balanceCents: updated[0]!.balanceCents } };
     },
   });

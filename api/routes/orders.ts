@@ -29,6 +29,7 @@ const toOrder = (o: Order, lines: Line[]) => ({ id: o.id, status: o.status, tota
 
 // Live instance details are read from the seller and kept briefly, so a buyer's page does not call the seller each time.
 const INSTANCE_CACHE_MS = 60_000;
+const INSTANCE_CACHE_MAX = 10_000;
 
 export function orderRoutes({ router, registry, db, config, temporal, orders: service }: RouteContext) {
   /** The line if the caller may act on it: its buyer, the seller it belongs to, or an operator. */
@@ -156,6 +157,8 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
       const info = reply?.success ? reply.data.info?.find((i) => i.instanceId === params.id) : undefined;
       if (!reply?.success || reply.data.resultCode !== '000000') throw new Problem(502, 'Bad Gateway', `the seller's interface did not answer: ${r.error ?? 'unexpected response'}`);
       const body = { instanceId: params.id, orderLineId: inst.inst.orderLineId, productId: inst.product.id, appInfo: info?.appInfo ?? null, usageInfo: info?.usageInfo ?? null };
+      // Oldest entry out first: the Map keeps insertion order.
+      if (cache.size >= INSTANCE_CACHE_MAX) cache.delete(cache.keys().next().value!);
       cache.set(params.id, { until: Date.now() + INSTANCE_CACHE_MS, body });
       return { body: { ...body, live: true } };
     },

@@ -1,20 +1,17 @@
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
 import { loadConfig } from '../../config';
 import { calendarDays, merchantApplications, principals } from '../../db/schema';
 import { newId } from '../../domain/ids';
-import { TEMPORAL_TEST_SERVER } from '../../scripts/dev-server';
 import { bundleWorkflows, createWorker } from '../../worker';
 import {
   merchantReviewWorkflowId, type MerchantReviewInput,
 } from '../../workflows/merchant-review-messages';
-import { temporal } from '@temporalio/proto';
-import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { TEST_MASTER_KEY } from './catalog';
 import { freshDatabase } from './db';
 import { applicationInput } from './fixtures';
 import { startInbox } from './inbox';
+import { startTimeSkipping } from './time-skipping';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, made once per test file. */
@@ -34,14 +31,7 @@ export const nextWeekday = (from: string, day: number) => addDays(from, (day - w
  * gateway, and the real worker (real activities) on its own task queue.
  */
 export async function startReviewHarness(extraConfig: Record<string, string> = {}) {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: TEMPORAL_TEST_SERVER } },
-  });
-  // The test server rejects upserts of attributes it does not know; register ours as the dev server does.
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${k.type}`]])),
-  });
+  const env = await startTimeSkipping();
   const database = await freshDatabase();
   const inbox = await startInbox();
   const config = loadConfig({

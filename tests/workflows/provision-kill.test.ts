@@ -1,18 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { eq } from 'drizzle-orm';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { temporal } from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrderService } from '../../api/order-service';
 import { loadConfig } from '../../config';
 import { instances, orderLines } from '../../db/schema';
-import { TEMPORAL_TEST_SERVER } from '../../scripts/dev-server';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
 import { saasProvisionWorkflowId } from '../../workflows/saas-provision-messages';
-import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { seedSaasProduct, TEST_MASTER_KEY } from '../support/catalog';
 import { freshDatabase } from '../support/db';
+import { startTimeSkipping } from '../support/time-skipping';
 
 const KEY = 'kill-test-seller-access-key';
 const freePort = () => new Promise<number>((resolve) => {
@@ -27,11 +25,7 @@ const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   port = await freePort();
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEMPORAL_TEST_SERVER }, port } });
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${k.type}`]])),
-  });
+  env = await startTimeSkipping(port);
   database = await freshDatabase();
   seller = await startReferenceSeller({ accessKey: KEY, port: 0 });
 });
