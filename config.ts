@@ -38,6 +38,8 @@ const schema = z.object({
   REVIEW_WORKING_DAYS: z.coerce.number().int().min(1).max(60).default(3),
   /** How long a rejected application waits for a resubmission before the case closes as expired. */
   RESUBMIT_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** How often the API looks for accepted review cases whose workflow has not started (api/review-intake.ts). */
+  INTAKE_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   /** 32 bytes (64 hex characters or base64) that encrypt sellers' access keys at rest. `make start` makes one in .data/. */
   MASTER_KEY: z.string().refine((k) => { try { parseMasterKey(k); return true; } catch { return false; } }, 'must be 32 bytes as 64 hex characters or base64').optional(),
   /** SaaS provisioning: interval of automatic newInstance retries, their window, and the call timeout (ms). */

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createApp } from './api/app';
+import { createReviewIntake, type ReviewIntake } from './api/review-intake';
 import { ensureDialTestSchedule } from './api/schedules';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './db/client';
@@ -29,6 +30,8 @@ export async function run(config: Config) {
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;
   let server: Server | undefined;
+  let intake: ReviewIntake | undefined;
+  let sweeps: { stop(): Promise<void> } | undefined;
   let clientConnection: Connection | undefined;
   let nativeConnection: NativeConnection | undefined;
 
@@ -49,7 +52,9 @@ export async function run(config: Config) {
   if (config.RUN_API) {
     clientConnection = await connectWithRetry(() => Connection.connect({ address: config.TEMPORAL_ADDRESS }), `Temporal at ${config.TEMPORAL_ADDRESS}`, log);
     const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-    const app = createApp({ db: database.db, temporal, config, logger: log });
+    intake = createReviewIntake({ db: database.db, temporal, config, logger: log });
+    sweeps = intake.runSweeps(config.INTAKE_SWEEP_SECONDS);
+    const app = createApp({ db: database.db, temporal, config, logger: log, intake });
     server = await new Promise<Server>((resolve) => { const s = app.listen(config.PORT, config.HOST, () => resolve(s)); });
     log.info(`API listening on http://${config.HOST}:${config.PORT} (docs at /docs)`);
   }
@@ -60,6 +65,9 @@ export async function run(config: Config) {
     stopping = true;
     log.info('shutting down');
     await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    // Starts already sent finish before the connection closes; anything not started is the next sweep's.
+    await sweeps?.stop();
+    await intake?.drain();
     // The SDK's runtime also answers SIGINT/SIGTERM by shutting its workers down: don't do it twice.
     if (worker?.getState() === 'RUNNING') worker.shutdown();
     await workerDone;

@@ -11,6 +11,7 @@ import { authenticate } from './auth';
 import { notFoundHandler, problemHandler } from './problem';
 import { createOrderService, type OrderService } from './order-service';
 import { createReviewService, type ReviewService } from './review-service';
+import type { ReviewIntake } from './review-intake';
 import { catalogRoutes } from './routes/catalog';
 import { dialTestRoutes } from './routes/dial-tests';
 import { openApiRoutes } from './routes/open-api';
@@ -21,7 +22,8 @@ import { merchantRoutes } from './routes/merchants';
 import { messageRoutes } from './routes/messages';
 import { reviewRoutes } from './routes/reviews';
 
-export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger }
+/** `intake`: pass the process's one intake so main.ts can run its sweep and drain it on shutdown. */
+export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger; intake?: ReviewIntake }
 export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; config: Config; temporal: Client; reviews: ReviewService; orders: OrderService }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;

@@ -1,17 +1,18 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { isUniqueViolation } from '../db/errors';
+import { insertUnless } from '../db/insert-unless';
 import { applicationRevisions, merchantApplications, merchants, reviewEvents } from '../db/schema';
 import { idFromKey, newId } from '../domain/ids';
 import {
-  approveUpdate, merchantReviewWorkflowId, rejectUpdate, resubmitUpdate, SA,
-  type MerchantReviewInput, type ReviewKind,
+  approveUpdate, merchantReviewWorkflowId, rejectUpdate, resubmitUpdate, type ReviewKind,
 } from '../workflows/merchant-review-messages';
 import type { Principal } from './auth';
-import { conflict, notFound, Problem } from './problem';
+import { conflict, notFound } from './problem';
+import { createReviewIntake, type ReviewIntake } from './review-intake';
 import { runUpdate } from './updates';
 
 type Application = typeof merchantApplications.$inferSelect;
@@ -21,62 +22,72 @@ export function toView(app: Application, history?: (typeof reviewEvents.$inferSe
   return {
     id: app.id, kind: app.kind, status: app.status, overdue: app.overdue, round: app.round,
     openedAt: app.openedAt.toISOString(), deadline: iso(app.deadline), decidedAt: iso(app.decidedAt), decidedBy: app.decidedBy,
-    reasons: app.reasons ?? null, merchantId: app.merchantId, workflowId: app.workflowId, application: app.payload,
+    reasons: app.reasons ?? null, merchantId: app.merchantId, workflowId: app.workflowId, workflowStartedAt: iso(app.workflowStartedAt),
+    application: app.payload,
     ...(history ? { history: history.map((e) => ({ type: e.type, round: e.round, actor: e.actor, at: e.at.toISOString(), data: e.data })) } : {}),
   };
 }
 
-/** The merchant-review process as the API drives it: database rows first, then the workflow. */
-export function createReviewService({ db, temporal, config }: { db: Db; temporal: Client; config: Config }) {
+/**
+ * The merchant-review process as the API drives it. A case is accepted when its row commits; its
+ * workflow is started right after, or by the intake sweep (api/review-intake.ts).
+ */
+export function createReviewService({ db, temporal, config, logger, intake = createReviewIntake({ db, temporal, config, logger }) }: {
+  db: Db; temporal: Client; config: Config; logger?: Logger; intake?: ReviewIntake;
+}) {
   const handle = (id: string) => temporal.workflow.getHandle(merchantReviewWorkflowId(id));
 
-  async function startWorkflow(app: Application) {
-    const input: MerchantReviewInput = {
-      applicationId: app.id, kind: app.kind, ...(app.merchantId ? { merchantId: app.merchantId } : {}),
-      workingDays: config.REVIEW_WORKING_DAYS, resubmitWindowDays: config.RESUBMIT_WINDOW_DAYS,
-    };
-    // USE_EXISTING: a retried request finds the running case instead of failing or starting a second one.
-    await temporal.workflow.start('merchantReview', {
-      workflowId: app.workflowId, taskQueue: config.TEMPORAL_TASK_QUEUE, args: [input],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      staticSummary: `${app.kind === 'onboarding' ? 'Seller onboarding' : 'Seller information change'} review ${app.id}`,
-      typedSearchAttributes: [
-        { key: SA.status, value: 'pending' }, { key: SA.kind, value: app.kind },
-        ...(app.merchantId ? [{ key: SA.merchantId, value: app.merchantId }] : []),
-      ],
-    });
-  }
-
-  /** A replayed request: make sure an open case's workflow runs (a crash may have come between row and start). */
+  /** A replayed request: make sure an open case's workflow runs (its start may not have happened yet). */
   async function ensureRunning(app: Application) {
-    if (app.status !== 'pending' && app.status !== 'rejected') return;
-    try {
-      await startWorkflow(app);
-    } catch (e) {
-      // A closed run under this id means the case already finished: nothing to restart.
-      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-    }
+    if (app.status === 'pending' || app.status === 'rejected') await intake.start(app);
   }
 
-  /** Inserts the case, then starts its workflow; a failed start removes the row so nothing half-made stays. */
-  async function open(app: typeof merchantApplications.$inferInsert): Promise<Application> {
-    let row: Application;
+  /**
+   * Accepts a case: one statement checks the company and writes the row (a second open case for
+   * the same company or seller is refused by a unique index), then its workflow starts.
+   */
+  async function open(app: typeof merchantApplications.$inferInsert): Promise<{ app: Application; created: boolean }> {
+    // Spec §5.1: a company that is already onboarded does not apply again.
+    const sameCompany = sql`${merchants.profile}->>'businessLicenceNo' = ${app.licenceNo}`;
+    const seller = app.kind === 'onboarding' ? sql`select 1 from ${merchants} where ${sameCompany}` : sql`select 1 where false`;
+    let row: Application | undefined;
     try {
-      [row] = (await db.insert(merchantApplications).values(app).returning()) as [Application];
+      // A request with the same Idempotency-Key racing this one may have written the id first.
+      [row] = await insertUnless(db, merchantApplications, app, seller).onConflictDoNothing({ target: merchantApplications.id }).returning();
     } catch (e) {
       if (isUniqueViolation(e)) {
         throw conflict(app.kind === 'onboarding' ? 'this company already has an open application' : 'this seller already has an open change request');
       }
       throw e;
     }
-    try {
-      await startWorkflow(row);
-    } catch (e) {
-      await db.delete(merchantApplications).where(eq(merchantApplications.id, row.id));
-      throw new Problem(503, 'Service Unavailable', `the review process could not start: ${(e as Error).message}`);
+    if (!row) {
+      const existing = await get(app.id!);
+      if (!existing) {
+        const [s] = await db.select({ id: merchants.id }).from(merchants).where(sameCompany);
+        throw conflict(`this company is already a seller (${s?.id ?? 'just approved'})`);
+      }
+      await ensureRunning(existing);
+      return { app: existing, created: false };
     }
-    return row;
+    // The workflow starts before the answer, so a 201 means the review runs. If Temporal cannot take it
+    // now, the case stays accepted (the row is the durable record) and the intake sweep starts it.
+    const startedAt = await intake.start(row, { markLater: true }).catch((e: unknown) => {
+      logger?.warn({ applicationId: row.id, err: (e as Error).message }, 'review workflow not started; the intake sweep will start it');
+      return null;
+    });
+    return { app: { ...row, workflowStartedAt: startedAt }, created: true };
+  }
+
+  /** A request with an Idempotency-Key answers with the case that key opened; a fresh id has nothing to look up. */
+  async function openOnce(p: Principal, idempotencyKey: string | undefined, make: (id: string) => typeof merchantApplications.$inferInsert) {
+    if (!idempotencyKey) return open(make(newId('MA')));
+    const id = idFromKey('MA', p.id, idempotencyKey);
+    const existing = await get(id);
+    if (existing) {
+      await ensureRunning(existing);
+      return { app: existing, created: false };
+    }
+    return open(make(id));
   }
 
   async function get(id: string): Promise<Application | undefined> {
@@ -96,42 +107,36 @@ export function createReviewService({ db, temporal, config }: { db: Db; temporal
     return db.select().from(reviewEvents).where(eq(reviewEvents.applicationId, id)).orderBy(asc(reviewEvents.at), asc(reviewEvents.id));
   }
 
-  const update = <T>(id: string, run: () => Promise<T>) => runUpdate(`application ${id}`, run);
+  /** Delivers an Update; a case accepted a moment ago whose workflow is not there yet gets it started first. */
+  const update = <T>(id: string, run: () => Promise<T>) => runUpdate(`application ${id}`, async () => {
+    try {
+      return await run();
+    } catch (e) {
+      if ((e as Error)?.name !== 'WorkflowNotFoundError') throw e;
+      const app = await get(id);
+      if (!app || app.workflowStartedAt) throw e;
+      await intake.start(app);
+      return run();
+    }
+  });
 
   return {
-    get, visible, history,
+    get, visible, history, intake,
 
-    async apply(p: Principal, body: Record<string, unknown> & { businessLicenceNo: string }, idempotencyKey?: string) {
-      const id = idempotencyKey ? idFromKey('MA', p.id, idempotencyKey) : newId('MA');
-      const existing = await get(id);
-      if (existing) {
-        await ensureRunning(existing);
-        return { app: existing, created: false };
-      }
-      // Spec §5.1: a company that is already onboarded does not apply again.
-      const [seller] = await db.select({ id: merchants.id }).from(merchants)
-        .where(sql`${merchants.profile}->>'businessLicenceNo' = ${body.businessLicenceNo}`);
-      if (seller) throw conflict(`this company is already a seller (${seller.id})`);
-      const app = await open({
+    apply: (p: Principal, body: Record<string, unknown> & { businessLicenceNo: string }, idempotencyKey?: string) =>
+      openOnce(p, idempotencyKey, (id) => ({
         id, kind: 'onboarding', applicantPrincipalId: p.id, licenceNo: body.businessLicenceNo, status: 'pending',
         payload: body, openedAt: new Date(), workflowId: merchantReviewWorkflowId(id),
-      });
-      return { app, created: true };
-    },
+      })),
 
     async requestChange(p: Principal, merchantId: string, business: Record<string, unknown>, idempotencyKey?: string) {
       const [merchant] = await db.select().from(merchants).where(eq(merchants.id, merchantId));
       if (!merchant) throw notFound(`merchant ${merchantId}`);
-      const id = idempotencyKey ? idFromKey('MA', p.id, idempotencyKey) : newId('MA');
-      const existing = await get(id);
-      if (existing) {
-        await ensureRunning(existing);
-        return existing;
-      }
-      return open({
+      const { app } = await openOnce(p, idempotencyKey, (id) => ({
         id, kind: 'change', applicantPrincipalId: p.id, merchantId, licenceNo: String(merchant.profile.businessLicenceNo ?? ''),
         status: 'pending', payload: business, openedAt: new Date(), workflowId: merchantReviewWorkflowId(id),
-      });
+      }));
+      return app;
     },
 
     async queue(q: { status: Application['status']; overdue?: boolean; kind?: ReviewKind; limit: number; offset: number }) {

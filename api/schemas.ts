@@ -48,6 +48,7 @@ export const applicationView = z.object({
   reasons: z.array(z.string()).nullable(),
   merchantId: z.string().nullable(),
   workflowId: z.string(),
+  workflowStartedAt: z.string().nullable().describe('when the review workflow was confirmed started; null while the intake sweep has yet to start it'),
   application: z.record(z.string(), z.unknown()),
   history: z.array(reviewEvent).optional(),
 }).meta({ id: 'MerchantApplication' });

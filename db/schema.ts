@@ -61,6 +61,8 @@ export const merchantApplications = pgTable(
     decidedBy: text('decided_by'),
     reasons: jsonb('reasons').$type<string[] | null>(),
     workflowId: text('workflow_id').notNull(),
+    /** When the case's workflow was confirmed started; null until then (api/review-intake.ts starts it). */
+    workflowStartedAt: ts('workflow_started_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -75,6 +77,7 @@ export const merchantApplications = pgTable(
       .where(sql`kind = 'change' and status in ('pending', 'rejected')`),
     index('merchant_applications_queue').on(t.status, t.deadline),
     index('merchant_applications_applicant').on(t.applicantPrincipalId),
+    index('merchant_applications_unstarted').on(t.createdAt).where(sql`workflow_started_at is null`),
   ],
 );
 

@@ -20,6 +20,8 @@ export interface MerchantReviewInput {
   merchantId?: string;
   workingDays: number;
   resubmitWindowDays: number;
+  /** Epoch ms the application was accepted: the first round's deadline counts from it, however late the workflow starts. */
+  openedAt?: number;
 }
 
 export interface MerchantReviewState {

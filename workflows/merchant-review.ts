@@ -76,7 +76,8 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
   const applicant: Party = { kind: 'applicant', applicationId };
 
   for (;;) {
-    const { deadline } = await db.openRound({ applicationId, round: state.round, openedAt: Date.now(), workingDays: input.workingDays });
+    const openedAt = state.round === 1 && input.openedAt !== undefined ? input.openedAt : Date.now();
+    const { deadline } = await db.openRound({ applicationId, round: state.round, openedAt, workingDays: input.workingDays });
     state.deadline = deadline;
     state.overdueAt = null;
     publish();

@@ -29,7 +29,7 @@ describe('seller onboarding over HTTP with PostgreSQL and the dev server', () =>
     const created = await apply(alice.key, { customerServiceEmail: 'cs@alice.example.com' });
     expect(created.status).toBe(201);
     const id = created.json.id as string;
-    expect(created.json).toMatchObject({ status: 'pending', kind: 'onboarding', workflowId: `merchant-review:${id}` });
+    expect(created.json).toMatchObject({ status: 'pending', kind: 'onboarding', workflowId: `merchant-review:${id}`, workflowStartedAt: expect.any(String) });
 
     const queued = await eventually(() => s.call('GET', '/v1/reviews?status=pending', { key: operator.key }),
       (r) => r.json.items.some((i: { id: string; deadline: string | null }) => i.id === id && i.deadline), 'the case in the queue with a deadline');

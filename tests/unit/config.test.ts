@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       OPS_SUPERVISOR_EMAILS: [],
       REVIEW_WORKING_DAYS: 3,
       RESUBMIT_WINDOW_DAYS: 30,
+      INTAKE_SWEEP_SECONDS: 10,
       RUN_WORKER: true,
       RUN_API: true,
       CREATE_SCHEDULES: true,
