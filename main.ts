@@ -3,7 +3,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createApp } from './api/app';
+import { createOrderService } from './api/order-service';
 import { createReviewIntake, type ReviewIntake } from './api/review-intake';
+import { runSweeps } from './api/sweeps';
 import { ensureDialTestSchedule } from './api/schedules';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './db/client';
@@ -52,8 +54,10 @@ export async function run(config: Config) {
   if (config.RUN_API) {
     clientConnection = await connectWithRetry(() => Connection.connect({ address: config.TEMPORAL_ADDRESS }), `Temporal at ${config.TEMPORAL_ADDRESS}`, log);
     const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-    intake = createReviewIntake({ db: database.db, temporal, config, logger: log });
-    sweeps = intake.runSweeps(config.INTAKE_SWEEP_SECONDS);
+    const reviewIntake = createReviewIntake({ db: database.db, temporal, config, logger: log });
+    intake = reviewIntake;
+    const orders = createOrderService({ db: database.db, temporal, config, logger: log });
+    sweeps = runSweeps(config.INTAKE_SWEEP_SECONDS, { 'review cases': () => reviewIntake.sweep(), 'order lines': () => orders.sweep() }, log);
     const app = createApp({ db: database.db, temporal, config, logger: log, intake });
     server = await new Promise<Server>((resolve) => { const s = app.listen(config.PORT, config.HOST, () => resolve(s)); });
     log.info(`API listening on http://${config.HOST}:${config.PORT} (docs at /docs)`);

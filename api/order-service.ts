@@ -1,4 +1,5 @@
-import { and, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
@@ -20,7 +21,7 @@ function orderId(now: Date, random: string): string {
   return `CS${shanghaiDate(now).slice(2).replace(/-/g, '')}${local.slice(11, 13)}${local.slice(14, 16)}${random.slice(-5)}`;
 }
 
-export function createOrderService({ db, temporal, config }: { db: Db; temporal: Client; config: Config }) {
+export function createOrderService({ db, temporal, config, logger }: { db: Db; temporal: Client; config: Config; logger?: Logger | undefined }) {
   const provisionInput = (line: Line): ProvisionInput => ({
     orderLineId: line.id, merchantId: line.merchantId, productId: line.productId,
     retryIntervalMs: config.PROVISION_RETRY_INTERVAL_MS, retryWindowMs: config.PROVISION_RETRY_WINDOW_MS,
@@ -28,7 +29,10 @@ export function createOrderService({ db, temporal, config }: { db: Db; temporal:
     idleAction: config.PROVISION_IDLE_ACTION, idleMs: config.PROVISION_IDLE_MS,
   });
 
-  /** Starts provisioning for every SaaS line still processing; safe to call again (USE_EXISTING). */
+  /**
+   * Starts provisioning for every SaaS line still processing, and records each start; safe to call
+   * again (USE_EXISTING). Lines whose start failed are found by `sweep` (decision 008).
+   */
   async function startProvisioning(lines: Line[]) {
     const saas = lines.length ? await db.select({ id: products.id }).from(products).where(and(inArray(products.id, lines.map((l) => l.productId)), eq(products.deliveryType, 'saas'))) : [];
     const saasIds = new Set(saas.map((p) => p.id));
@@ -41,11 +45,21 @@ export function createOrderService({ db, temporal, config }: { db: Db; temporal:
           { key: PROVISION_SA.status, value: 'calling' }, { key: PROVISION_SA.productId, value: line.productId }, { key: SA.merchantId, value: line.merchantId },
         ],
       }).catch((e: Error) => { if (e.name !== 'WorkflowExecutionAlreadyStartedError') throw e; });
+      await db.update(orderLines).set({ workflowStartedAt: new Date() }).where(and(eq(orderLines.id, line.id), isNull(orderLines.workflowStartedAt)));
     }
   }
 
+  /** Starts provisioning of paid SaaS lines placed more than `graceMs` ago that still have no workflow; returns how many. */
+  async function sweep(graceMs = 5_000, limit = 100): Promise<number> {
+    const rows = await db.select({ line: orderLines }).from(orderLines).innerJoin(products, eq(products.id, orderLines.productId))
+      .where(and(isNull(orderLines.workflowStartedAt), eq(orderLines.status, 'processing'), eq(products.deliveryType, 'saas'), lt(orderLines.createdAt, new Date(Date.now() - graceMs))))
+      .orderBy(asc(orderLines.createdAt)).limit(limit);
+    await startProvisioning(rows.map((r) => r.line));
+    return rows.length;
+  }
+
   return {
-    startProvisioning,
+    startProvisioning, sweep,
 
     /**
      * Charges the buyer's balance and creates the order in one transaction, then starts provisioning.
@@ -99,7 +113,9 @@ export function createOrderService({ db, temporal, config }: { db: Db; temporal:
         if (winner) return winner;
         throw e;
       }
-      await startProvisioning(placed.lines);
+      // The order is paid and committed: if Temporal cannot take the starts now, the sweep makes them later.
+      await startProvisioning(placed.lines).catch((e: unknown) =>
+        logger?.warn({ orderId: id, err: (e as Error).message }, 'provisioning not started; the orders sweep will start it'));
       return { ...placed, created: true };
     },
   };

@@ -34,7 +34,7 @@ export function reviewStartOptions(app: StartFields, config: Config) {
  * Starts the workflows of accepted cases (docs/decisions/008-review-intake.md). The API commits the
  * case's row, then starts its workflow before it answers. A case whose start did not happen (Temporal
  * away, the process killed between the two) is found by `sweep`, which main.ts runs every
- * INTAKE_SWEEP_SECONDS. Starting twice is harmless: the workflow id is the case's.
+ * INTAKE_SWEEP_SECONDS (api/sweeps.ts). Starting twice is harmless: the workflow id is the case's.
  */
 export function createReviewIntake({ db, temporal, config, logger }: { db: Db; temporal: Client; config: Config; logger?: Logger | undefined }) {
   const marking = new Set<Promise<void>>();
@@ -72,33 +72,12 @@ export function createReviewIntake({ db, temporal, config, logger }: { db: Db; t
     return rows.length;
   }
 
-  /** Runs `sweep` every `seconds` until stopped; stop() waits for starts under way. */
-  function runSweeps(seconds: number) {
-    let timer: NodeJS.Timeout | undefined;
-    let current: Promise<unknown> = Promise.resolve();
-    const tick = () => {
-      current = sweep()
-        .then((n) => { if (n) logger?.info({ started: n }, 'intake sweep started review workflows'); })
-        .catch((e: unknown) => logger?.warn({ err: (e as Error).message }, 'intake sweep failed; it runs again'))
-        .finally(() => { if (timer) timer = setTimeout(tick, seconds * 1000); });
-    };
-    timer = setTimeout(tick, 0);
-    return {
-      async stop() {
-        clearTimeout(timer);
-        timer = undefined;
-        await current;
-        await drain();
-      },
-    };
-  }
-
   /** Waits for records still being written (shutdown). */
   async function drain() {
     await Promise.all([...marking]);
   }
 
-  return { start, sweep, runSweeps, drain };
+  return { start, sweep, drain };
 }
 
 export type ReviewIntake = ReturnType<typeof createReviewIntake>;

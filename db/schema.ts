@@ -209,9 +209,14 @@ export const orderLines = pgTable('order_lines', {
   /** Failed because the seller's interface kept failing (counts toward the monthly delisting review). */
   interfaceFailed: boolean('interface_failed').notNull().default(false),
   expiresAt: ts('expires_at'),
+  /** When the line's provisioning workflow was confirmed started; null until then (the orders sweep starts it). */
+  workflowStartedAt: ts('workflow_started_at'),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
-}, (t) => [index('order_lines_order').on(t.orderId), index('order_lines_merchant').on(t.merchantId)]);
+}, (t) => [
+  index('order_lines_order').on(t.orderId), index('order_lines_merchant').on(t.merchantId),
+  index('order_lines_unstarted').on(t.createdAt).where(sql`workflow_started_at is null`),
+]);
 
 /** Every call to a seller's production interface, with what went out, what came back and how long it took. */
 export const interfaceMessages = pgTable('interface_messages', {

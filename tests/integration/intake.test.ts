@@ -5,8 +5,11 @@ import { and, eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app';
+import { createOrderService } from '../../api/order-service';
 import { createReviewIntake } from '../../api/review-intake';
-import { merchantApplications, reviewEvents } from '../../db/schema';
+import { issueApiKey } from '../../api/auth';
+import { merchantApplications, orderLines, reviewEvents } from '../../db/schema';
+import { seedSaasProduct } from '../support/catalog';
 import { applicationInput } from '../support/fixtures';
 import { startSystem, type System } from '../support/system';
 
@@ -44,7 +47,7 @@ const eventually = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: 
   throw new Error(`timed out waiting for ${what}`);
 };
 
-describe('review intake: an accepted case always gets its workflow', () => {
+describe('intake: accepted work always gets its workflow, once', () => {
   it('accepts an application while Temporal is away, and the sweep starts its review once', async () => {
     const accepted = await applyWhileAway();
     expect(accepted.status).toBe(201);
@@ -76,5 +79,29 @@ describe('review intake: an accepted case always gets its workflow', () => {
     expect(approved.json).toMatchObject({ id: json.id, status: 'approved', decidedBy: operator.id });
     expect((await row(json.id)).workflowStartedAt).toBeInstanceOf(Date);
     expect(approved.json.history.map((e: { type: string }) => e.type)).toEqual(['round_opened', 'approved']);
+  });
+
+  it('takes a paid order while Temporal is away, and the sweep starts its provisioning once', async () => {
+    // A seller interface nobody answers: the workflow only has to exist, not to succeed.
+    const shop = await seedSaasProduct(s.db, { productionUrl: 'http://127.0.0.1:9/produce', accessKey: 'intake-test-access-key' });
+    const key = await issueApiKey(s.db, shop.buyer);
+    const res = await fetch(`${cutOffUrl}/v1/orders`, {
+      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ items: [{ skuId: shop.skuId }] }),
+    });
+    expect(res.status).toBe(201);
+    const { id: orderId } = await res.json() as { id: string };
+    const [line] = await s.db.select().from(orderLines).where(eq(orderLines.orderId, orderId));
+    expect(line!.workflowStartedAt).toBeNull();
+    const provision = s.env.client.workflow.getHandle(`saas-provision:${line!.id}`);
+    await expect(provision.describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+
+    const orders = createOrderService({ db: s.db, temporal: s.env.client, config: s.config });
+    expect(await orders.sweep(0)).toBe(1);
+    const run = await provision.describe();
+    expect(run.status.name).toBe('RUNNING');
+    expect((await s.db.select().from(orderLines).where(eq(orderLines.id, line!.id)))[0]!.workflowStartedAt).toBeInstanceOf(Date);
+    expect(await orders.sweep(0)).toBe(0);
+    expect((await provision.describe()).runId).toBe(run.runId);
+    await provision.terminate('test over');
   });
 });
