@@ -8,6 +8,7 @@ import { createReviewIntake, type ReviewIntake } from './api/review-intake';
 import { runSweeps } from './api/sweeps';
 import { ensureDialTestSchedule } from './api/schedules';
 import { ConfigError, loadConfig, type Config } from './config';
+import { missingCalendarYears } from './db/calendar';
 import { openDatabase } from './db/client';
 import { createWorker } from './worker';
 
@@ -28,6 +29,9 @@ export async function run(config: Config) {
   const log = pino({ level: config.LOG_LEVEL, redact: ['*.authorization', '*.apiKey', '*.accessKey'] });
   const database = await openDatabase({ url: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
   log.info({ database: database.kind }, 'database ready');
+  for (const year of await missingCalendarYears(database.db)) {
+    log.warn(`the working-day calendar has no ${year} holidays: enter the State Council's schedule with PUT /v1/calendar/{date} (docs/decisions/003-working-days.md)`);
+  }
 
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;

@@ -55,7 +55,8 @@ export function createReviewIntake({ db, temporal, config, logger }: { db: Db; t
     }
     const at = new Date();
     if (!opts.markLater) return (await mark(app.id, at), at);
-    const p: Promise<void> = mark(app.id, at).then(
+    // setImmediate: the caller's answer goes out before this write is even built.
+    const p: Promise<void> = new Promise<void>((r) => setImmediate(r)).then(() => mark(app.id, at)).then(
       () => undefined,
       (e: unknown) => logger?.warn({ applicationId: app.id, err: (e as Error).message }, 'workflow start not recorded; the sweep records it'),
     ).finally(() => marking.delete(p));

@@ -2,6 +2,8 @@
  * Mainland China's statutory holidays and make-up working days (调休), as published by the
  * General Office of the State Council: 国办发明电〔2024〕12号 (2025) and 国办发明电〔2025〕7号 (2026).
  * Seeded into the calendar table by the first migration run; operators extend it through the API.
+ * The 2026 dates were checked on 2026-11-29 against the notice's text (Xinhua, 2025-11-04) and the
+ * NateScarlet/holiday-cn data (2026.json): they agree day for day.
  */
 export interface CalendarEntry {
   date: string;

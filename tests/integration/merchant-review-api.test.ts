@@ -1,6 +1,7 @@
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applicationRevisions, merchantApplications, merchants } from '../../db/schema';
+import { missingCalendarYears } from '../../db/calendar';
 import { applicationInput } from '../support/fixtures';
 import { startSystem, type System } from '../support/system';
 
@@ -187,5 +188,14 @@ describe('seller onboarding over HTTP with PostgreSQL and the dev server', () =>
     expect((await s.call('PUT', '/v1/calendar/2027-02-09', { key: alice.key, body: { kind: 'holiday', name: 'x' } })).status).toBe(403);
     expect((await s.call('DELETE', '/v1/calendar/2027-02-08', { key: operator.key })).status).toBe(200);
     expect((await s.call('DELETE', '/v1/calendar/2027-02-08', { key: operator.key })).status).toBe(404);
+  });
+
+  it('names the coming year whose holidays nobody has entered yet, until an operator enters them', async () => {
+    expect(await missingCalendarYears(s.db, new Date('2026-05-01T00:00:00Z'))).toEqual([]);
+    expect(await missingCalendarYears(s.db, new Date('2026-11-29T00:00:00Z'))).toEqual([2027]);
+    expect(await missingCalendarYears(s.db, new Date('2028-03-01T00:00:00Z'))).toEqual([2028]);
+    expect((await s.call('PUT', '/v1/calendar/2027-01-01', { key: operator.key, body: { kind: 'holiday', name: "New Year's Day" } })).status).toBe(200);
+    expect(await missingCalendarYears(s.db, new Date('2026-11-29T00:00:00Z'))).toEqual([]);
+    expect((await s.call('DELETE', '/v1/calendar/2027-01-01', { key: operator.key })).status).toBe(200);
   });
 });
