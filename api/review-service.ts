@@ -37,9 +37,16 @@ export function createReviewService({ db, temporal, config, logger, intake = cre
 }) {
   const handle = (id: string) => temporal.workflow.getHandle(merchantReviewWorkflowId(id));
 
-  /** A replayed request: make sure an open case's workflow runs (its start may not have happened yet). */
-  async function ensureRunning(app: Application) {
-    if (app.status === 'pending' || app.status === 'rejected') await intake.start(app);
+  /**
+   * Starts an open case's workflow if it may not run yet (a replayed request, or the first start). If
+   * Temporal cannot take it now the case still stands: the intake sweep starts it. Returns when it started.
+   */
+  async function ensureRunning(app: Application, opts: { markLater?: boolean } = {}): Promise<Date | null> {
+    if (app.status !== 'pending' && app.status !== 'rejected') return app.workflowStartedAt;
+    return intake.start(app, opts).catch((e: unknown) => {
+      logger?.warn({ applicationId: app.id, err: (e as Error).message }, 'review workflow not started; the intake sweep will start it');
+      return app.workflowStartedAt;
+    });
   }
 
   /**
@@ -69,13 +76,9 @@ export function createReviewService({ db, temporal, config, logger, intake = cre
       await ensureRunning(existing);
       return { app: existing, created: false };
     }
-    // The workflow starts before the answer, so a 201 means the review runs. If Temporal cannot take it
-    // now, the case stays accepted (the row is the durable record) and the intake sweep starts it.
-    const startedAt = await intake.start(row, { markLater: true }).catch((e: unknown) => {
-      logger?.warn({ applicationId: row.id, err: (e as Error).message }, 'review workflow not started; the intake sweep will start it');
-      return null;
-    });
-    return { app: { ...row, workflowStartedAt: startedAt }, created: true };
+    // The workflow starts before the answer, so a 201 normally means the review runs; the row is the
+    // durable record either way.
+    return { app: { ...row, workflowStartedAt: await ensureRunning(row, { markLater: true }) }, created: true };
   }
 
   /** A request with an Idempotency-Key answers with the case that key opened; a fresh id has nothing to look up. */
