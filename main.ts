@@ -4,7 +4,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createApp } from './api/app';
 import { createOrderService } from './api/order-service';
-import { createReviewIntake, type ReviewIntake } from './api/review-intake';
+import { createReviewIntake } from './api/review-intake';
 import { runSweeps } from './api/sweeps';
 import { ensureDialTestSchedule } from './api/schedules';
 import { ConfigError, loadConfig, type Config } from './config';
@@ -36,8 +36,7 @@ export async function run(config: Config) {
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;
   let server: Server | undefined;
-  let intake: ReviewIntake | undefined;
-  let sweeps: { stop(): Promise<void> } | undefined;
+  let stopIntake: (() => Promise<void>) | undefined;
   let clientConnection: Connection | undefined;
   let nativeConnection: NativeConnection | undefined;
 
@@ -58,10 +57,10 @@ export async function run(config: Config) {
   if (config.RUN_API) {
     clientConnection = await connectWithRetry(() => Connection.connect({ address: config.TEMPORAL_ADDRESS }), `Temporal at ${config.TEMPORAL_ADDRESS}`, log);
     const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-    const reviewIntake = createReviewIntake({ db: database.db, temporal, config, logger: log });
-    intake = reviewIntake;
+    const intake = createReviewIntake({ db: database.db, temporal, config, logger: log });
     const orders = createOrderService({ db: database.db, temporal, config, logger: log });
-    sweeps = runSweeps(config.INTAKE_SWEEP_SECONDS, { 'review cases': () => reviewIntake.sweep(), 'order lines': () => orders.sweep() }, log);
+    const sweeps = runSweeps(config.INTAKE_SWEEP_SECONDS, { 'review cases': () => intake.sweep(), 'order lines': () => orders.sweep() }, log);
+    stopIntake = async () => { await sweeps.stop(); await intake.drain(); };
     const app = createApp({ db: database.db, temporal, config, logger: log, intake });
     server = await new Promise<Server>((resolve) => { const s = app.listen(config.PORT, config.HOST, () => resolve(s)); });
     log.info(`API listening on http://${config.HOST}:${config.PORT} (docs at /docs)`);
@@ -74,8 +73,7 @@ export async function run(config: Config) {
     log.info('shutting down');
     await new Promise((r) => (server ? server.close(r) : r(undefined)));
     // Starts already sent finish before the connection closes; anything not started is the next sweep's.
-    await sweeps?.stop();
-    await intake?.drain();
+    await stopIntake?.();
     // The SDK's runtime also answers SIGINT/SIGTERM by shutting its workers down: don't do it twice.
     if (worker?.getState() === 'RUNNING') worker.shutdown();
     await workerDone;

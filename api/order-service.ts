@@ -1,10 +1,11 @@
-import { and, asc, eq, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { isUniqueViolation } from '../db/errors';
+import { markStarted, notStarted, SWEEP_GRACE_MS } from '../db/workflow-started';
 import { accounts, ledger, orderLines, orders, products, skus } from '../db/schema';
 import { idFromKey, newId } from '../domain/ids';
 import { shanghaiDate } from '../domain/working-days';
@@ -45,14 +46,14 @@ export function createOrderService({ db, temporal, config, logger }: { db: Db; t
           { key: PROVISION_SA.status, value: 'calling' }, { key: PROVISION_SA.productId, value: line.productId }, { key: SA.merchantId, value: line.merchantId },
         ],
       }).catch((e: Error) => { if (e.name !== 'WorkflowExecutionAlreadyStartedError') throw e; });
-      await db.update(orderLines).set({ workflowStartedAt: new Date() }).where(and(eq(orderLines.id, line.id), isNull(orderLines.workflowStartedAt)));
+      await markStarted(db, orderLines, line.id, new Date());
     }
   }
 
   /** Starts provisioning of paid SaaS lines placed more than `graceMs` ago that still have no workflow; returns how many. */
-  async function sweep(graceMs = 5_000, limit = 100): Promise<number> {
+  async function sweep(graceMs = SWEEP_GRACE_MS, limit = 100): Promise<number> {
     const rows = await db.select({ line: orderLines }).from(orderLines).innerJoin(products, eq(products.id, orderLines.productId))
-      .where(and(isNull(orderLines.workflowStartedAt), eq(orderLines.status, 'processing'), eq(products.deliveryType, 'saas'), lt(orderLines.createdAt, new Date(Date.now() - graceMs))))
+      .where(and(notStarted(orderLines, graceMs), eq(orderLines.status, 'processing'), eq(products.deliveryType, 'saas')))
       .orderBy(asc(orderLines.createdAt)).limit(limit);
     await startProvisioning(rows.map((r) => r.line));
     return rows.length;

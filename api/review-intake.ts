@@ -1,10 +1,11 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { and, asc, eq, isNull, lt } from 'drizzle-orm';
+import { asc } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { merchantApplications } from '../db/schema';
+import { markStarted, notStarted, SWEEP_GRACE_MS } from '../db/workflow-started';
 import { SA, type MerchantReviewInput } from '../workflows/merchant-review-messages';
 
 type Application = typeof merchantApplications.$inferSelect;
@@ -39,8 +40,7 @@ export function reviewStartOptions(app: StartFields, config: Config) {
 export function createReviewIntake({ db, temporal, config, logger }: { db: Db; temporal: Client; config: Config; logger?: Logger | undefined }) {
   const marking = new Set<Promise<void>>();
 
-  const mark = (id: string, at: Date) => db.update(merchantApplications).set({ workflowStartedAt: at })
-    .where(and(eq(merchantApplications.id, id), isNull(merchantApplications.workflowStartedAt)));
+  const mark = (id: string, at: Date) => markStarted(db, merchantApplications, id, at);
 
   /**
    * Starts a case's workflow and records when it was found running. With `markLater` the record is written after
@@ -65,9 +65,8 @@ export function createReviewIntake({ db, temporal, config, logger }: { db: Db; t
   }
 
   /** Starts the workflows of cases accepted more than `graceMs` ago that still have none; returns how many. */
-  async function sweep(graceMs = 5_000, limit = 100): Promise<number> {
-    const rows = await db.select().from(merchantApplications)
-      .where(and(isNull(merchantApplications.workflowStartedAt), lt(merchantApplications.createdAt, new Date(Date.now() - graceMs))))
+  async function sweep(graceMs = SWEEP_GRACE_MS, limit = 100): Promise<number> {
+    const rows = await db.select().from(merchantApplications).where(notStarted(merchantApplications, graceMs))
       .orderBy(asc(merchantApplications.createdAt)).limit(limit);
     for (const app of rows) await start(app);
     return rows.length;

@@ -45,19 +45,13 @@ const freePort = () => new Promise<number>((resolve, reject) => {
   const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address() as AddressInfo; srv.close(() => resolve(port)); }).on('error', reject);
 });
 
-async function waitFor(url: string) {
-  for (let i = 0; i < 300; i++) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the API did not come up at ${url}`);
-}
+interface Figures { p50: number; p99: number; throughput: number }
 
 /**
- * Latency: the two paths take turns, one call each, N times, so that a server slowing down as its
+ * Latency: the paths take turns, one call each, N times, so that a server slowing down as its
  * history grows (SQLite) weighs on both alike. Throughput: each path alone, CONCURRENCY calls at a time.
  */
-async function compare(paths: { label: string; one: () => Promise<void> }[]) {
+async function compare(paths: { label: string; one: () => Promise<void> }[]): Promise<Figures[]> {
   const lat = paths.map(() => [] as number[]);
   for (let i = 0; i < N; i++) {
     for (const [k, p] of paths.entries()) {
@@ -66,7 +60,7 @@ async function compare(paths: { label: string; one: () => Promise<void> }[]) {
       lat[k]!.push(performance.now() - t);
     }
   }
-  const out = [];
+  const out: Figures[] = [];
   for (const [k, p] of paths.entries()) {
     let left = N;
     const t0 = performance.now();
@@ -94,7 +88,6 @@ const apiEnv = {
 const config = loadConfig(apiEnv);
 // The API runs in its own process, as it does in production (npm run serve), not inside the client.
 const api = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', 'main.ts'], { env: { ...process.env, ...apiEnv }, stdio: ['ignore', 'inherit', 'inherit'] });
-const base = `http://127.0.0.1:${apiEnv.PORT}`;
 // A plain keep-alive client, as load generators use: fetch (undici) adds about half a millisecond per call here.
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 const call = (method: string, path: string, headers: Record<string, string> = {}, body?: string) =>
@@ -107,7 +100,11 @@ const call = (method: string, path: string, headers: Record<string, string> = {}
   });
 
 try {
-  await waitFor(`${base}/healthz`);
+  for (let up = false, i = 0; !up; i++) {
+    if (i === 300) throw new Error(`the API did not come up on port ${apiEnv.PORT}`);
+    up = await call('GET', '/healthz').then((r) => r.status === 200, () => false);
+    if (!up) await new Promise((r) => setTimeout(r, 100));
+  }
   const key = await issueApiKey(database.db, await createPrincipal(database.db, { role: 'buyer', name: 'bench' }));
   const apply = async () => {
     const res = await call('POST', '/v1/merchant-applications', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, JSON.stringify(applicationInput()));
@@ -126,15 +123,17 @@ try {
     { label: 'GET /healthz (HTTP round trip, for reference)', one: async () => { await call('GET', '/healthz'); } },
     { label: 'Temporal client start', one: directStart },
     { label: 'HTTP POST /v1/merchant-applications', one: apply },
-  ]) as [unknown, { p50: number; p99: number; throughput: number }, { p50: number; p99: number; throughput: number }];
+  ]) as [Figures, Figures, Figures];
 
-  // Every accepted case must have its workflow: the API's answer came after its start.
-  const [{ unstarted }] = await database.db.select({ unstarted: count() }).from(merchantApplications).where(isNull(merchantApplications.workflowStartedAt)) as [{ unstarted: number }];
+  // Every accepted case must have its workflow: the API's answer came after its start. Visibility and
+  // the started records (written just after each answer) trail a little.
   const expected = 2 * (2 * N + 20);
   let running = 0;
-  for (let i = 0; i < 50 && running < expected; i++) {
-    if (i) await new Promise((r) => setTimeout(r, 100)); // visibility trails the starts a little
+  let unstarted = -1;
+  for (let i = 0; i < 50 && (running < expected || unstarted !== 0); i++) {
+    if (i) await new Promise((r) => setTimeout(r, 100));
     running = (await env.client.workflow.count(`WorkflowType = 'merchantReview' AND ExecutionStatus = 'Running'`)).count;
+    [{ unstarted }] = await database.db.select({ unstarted: count() }).from(merchantApplications).where(isNull(merchantApplications.workflowStartedAt)) as [{ unstarted: number }];
   }
   console.log(`check: ${running} review workflows running for ${expected / 2} applications and ${expected / 2} direct starts; ${unstarted} cases not recorded as started yet`);
   if (running !== expected || unstarted !== 0) throw new Error('the runs do not match the requests');
