@@ -31,7 +31,19 @@ export interface Instance {
   skuCode?: string;
   /** upgradeInstance is idempotent per order (spec §1.5.6). */
   upgradeOrderIds: string[];
+  /** Every accepted lifecycle call after newInstance, in order, so tests can assert what the marketplace sent. */
+  events: LifecycleEvent[];
 }
+
+export type LifecycleEvent =
+  | { activity: 'refreshInstance'; at: number; scene: RefreshScene; orderId: string; orderLineId: string; expireTime: string; productId?: string }
+  | { activity: 'updateInstanceStatus'; at: number; status: 'FREEZE' | 'UNFREEZE' }
+  /** `repeated`: the instance was already released; the call still succeeds (spec §1.5.5). */
+  | { activity: 'releaseInstance'; at: number; orderId?: string; orderLineId?: string; repeated: boolean }
+  | { activity: 'upgradeInstance'; at: number; orderId: string; orderLineId: string };
+
+export const REFRESH_SCENES = ['TRIAL_TO_FORMAL', 'RENEWAL', 'UNSUBSCRIBE_RENEWAL_PERIOD', 'RENEWAL_CHANGE'] as const;
+export type RefreshScene = (typeof REFRESH_SCENES)[number];
 
 export interface SellerFaults {
   downUntil?: number;
@@ -51,9 +63,9 @@ const newInstanceBody = z.object({ orderId: id64, orderLineId: id64, businessId:
 const queryInstanceBody = z.object({ instanceId: z.string().min(1), testFlag });
 const refreshInstanceBody = z.object({
   instanceId: id64, orderId: id64, orderLineId: id64, productId: id64.optional(), testFlag,
-  scene: z.enum(['TRIAL_TO_FORMAL', 'RENEWAL', 'UNSUBSCRIBE_RENEWAL_PERIOD', 'RENEWAL_CHANGE']),
-  // UTC yyyyMMddHHmmss; the spec's own example carries milliseconds too (§1.5.3 [C]).
-  expireTime: z.string().regex(/^\d{14}(\d{3})?$/),
+  scene: z.enum(REFRESH_SCENES),
+  // UTC yyyyMMddHHmmss; the spec's own example carries milliseconds too (§1.5.3 [C]), so those are allowed.
+  expireTime: z.string().regex(/^\d{14}(\d{3})?$/, 'expected yyyyMMddHHmmss (UTC)').refine(isRealUtcTime, 'not a real UTC date and time'),
 });
 const updateStatusBody = z.object({ instanceId: id64, status: z.enum(['FREEZE', 'UNFREEZE']), testFlag });
 const releaseInstanceBody = z.object({ instanceId: id64, orderId: id64.optional(), orderLineId: id64.optional(), testFlag });
@@ -70,14 +82,18 @@ export class InstanceBook {
   readonly byOrderLine = new Map<string, Instance>();
   private readonly byId = new Map<string, Instance>();
 
+  get(instanceId: string): Instance | undefined {
+    return this.byId.get(instanceId);
+  }
+
   answer(body: Record<string, unknown>, ctx: ActivityContext): Answer {
     switch (body.activity) {
       case 'newInstance': return this.newInstance(body, ctx);
       case 'queryInstance': return this.queryInstance(body, ctx);
-      case 'refreshInstance': return this.refreshInstance(body);
-      case 'updateInstanceStatus': return this.updateInstanceStatus(body);
-      case 'releaseInstance': return this.releaseInstance(body);
-      case 'upgradeInstance': return this.upgradeInstance(body);
+      case 'refreshInstance': return this.refreshInstance(body, ctx.now);
+      case 'updateInstanceStatus': return this.updateInstanceStatus(body, ctx.now);
+      case 'releaseInstance': return this.releaseInstance(body, ctx.now);
+      case 'upgradeInstance': return this.upgradeInstance(body, ctx.now);
       default: return answer(BAD_REQUEST, `unsupported activity: ${String(body.activity)}`.slice(0, 255));
     }
   }
@@ -98,7 +114,7 @@ export class InstanceBook {
       inst = {
         instanceId, orderId, orderLineId, test: p.data.testFlag === '1', createdAt: now,
         readyAt: async ? now + asyncDelayMs : now, appInfo: appInfoFor(instanceId),
-        frozen: false, released: false, upgradeOrderIds: [],
+        frozen: false, released: false, upgradeOrderIds: [], events: [],
       };
       this.byOrderLine.set(orderLineId, inst);
       this.byId.set(instanceId, inst);
@@ -121,42 +137,50 @@ export class InstanceBook {
     return answer(OK, 'success', { info });
   }
 
-  private refreshInstance(body: unknown): Answer {
+  /** Trial to formal, renewal, a refunded renewal period or a renewal with a change: the new expiry applies (spec §1.5.3). */
+  private refreshInstance(body: unknown, at: number): Answer {
     const p = refreshInstanceBody.safeParse(body);
     if (!p.success) return invalid(p.error);
     const inst = this.live(p.data.instanceId);
     if (!inst) return notFound();
-    inst.expireTime = p.data.expireTime;
-    if (p.data.productId) inst.productId = p.data.productId;
+    const { scene, orderId, orderLineId, expireTime, productId } = p.data;
+    inst.expireTime = expireTime;
+    if (productId) inst.productId = productId;
+    inst.events.push({ activity: 'refreshInstance', at, scene, orderId, orderLineId, expireTime, ...(productId ? { productId } : {}) });
     return answer(OK, 'success');
   }
 
-  private updateInstanceStatus(body: unknown): Answer {
+  /** FREEZE at expiry, UNFREEZE after a renewal; either is idempotent (spec §1.5.4). */
+  private updateInstanceStatus(body: unknown, at: number): Answer {
     const p = updateStatusBody.safeParse(body);
     if (!p.success) return invalid(p.error);
     const inst = this.live(p.data.instanceId);
     if (!inst) return notFound();
     inst.frozen = p.data.status === 'FREEZE';
+    inst.events.push({ activity: 'updateInstanceStatus', at, status: p.data.status });
     return answer(OK, 'success');
   }
 
   /** A repeated release of the same instance is a success (spec §1.5.5). */
-  private releaseInstance(body: unknown): Answer {
+  private releaseInstance(body: unknown, at: number): Answer {
     const p = releaseInstanceBody.safeParse(body);
     if (!p.success) return invalid(p.error);
     const inst = this.byId.get(p.data.instanceId);
     if (!inst) return notFound();
+    const { orderId, orderLineId } = p.data;
+    inst.events.push({ activity: 'releaseInstance', at, repeated: inst.released, ...(orderId ? { orderId } : {}), ...(orderLineId ? { orderLineId } : {}) });
     inst.released = true;
     return answer(OK, 'success');
   }
 
-  private upgradeInstance(body: unknown): Answer {
+  private upgradeInstance(body: unknown, at: number): Answer {
     const p = upgradeInstanceBody.safeParse(body);
     if (!p.success) return invalid(p.error);
     const inst = this.live(p.data.instanceId);
     if (!inst) return notFound();
     if (!inst.upgradeOrderIds.includes(p.data.orderId)) inst.upgradeOrderIds.push(p.data.orderId);
     if (p.data.skuCode) inst.skuCode = p.data.skuCode;
+    inst.events.push({ activity: 'upgradeInstance', at, orderId: p.data.orderId, orderLineId: p.data.orderLineId });
     return answer(OK, 'success');
   }
 
@@ -165,6 +189,13 @@ export class InstanceBook {
     const inst = this.byId.get(instanceId);
     return inst && !inst.released ? inst : undefined;
   }
+}
+
+/** yyyyMMddHHmmss[SSS] that names an instant that exists (no 31 February, no hour 24). */
+function isRealUtcTime(s: string): boolean {
+  const [y, mo, d, h, mi, se] = [s.slice(0, 4), s.slice(4, 6), s.slice(6, 8), s.slice(8, 10), s.slice(10, 12), s.slice(12, 14)].map(Number) as number[];
+  const t = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, se!));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo! - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === se;
 }
 
 function appInfoFor(instanceId: string): AppInfo {

@@ -8,7 +8,7 @@ import { signOpenApiCall } from '../domain/open-api-signing';
 import { bodySignHeader, canonicalPayload, verifyRequest } from '../domain/saas-signing';
 import { AUTH_FAILED, BAD_REQUEST, INTERNAL_ERROR, InstanceBook, type Answer, type Instance, type SellerFaults } from './instances';
 
-export type { AppInfo, Instance, SellerFaults } from './instances';
+export type { AppInfo, Instance, LifecycleEvent, RefreshScene, SellerFaults } from './instances';
 
 export interface SellerOptions {
   accessKey: string;
@@ -49,6 +49,10 @@ export interface ReferenceSeller {
   received: ReceivedCall[];
   /** Instances keyed by orderLineId (a copy of the map; the instances themselves are live). */
   instances(): Map<string, Instance>;
+  /** One instance by its id, live; its `events` list the refresh, status, release and upgrade calls it accepted. */
+  instance(instanceId: string): Instance | undefined;
+  /** The bodies of the verified calls of one activity that were answered 000000, in arrival order. */
+  accepted(activity: string): Record<string, unknown>[];
   faults: SellerFaults;
   /** Every Query Order call back to the marketplace. */
   queryOrderCalls: QueryOrderCall[];
@@ -165,6 +169,10 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
     url: `http://127.0.0.1:${port}${PATH}`,
     received,
     instances: () => new Map(book.byOrderLine),
+    instance: (id) => book.get(id),
+    accepted: (activity) => received
+      .filter((c) => c.activity === activity && c.verdict === 'ok' && c.resultCode === '000000')
+      .map((c) => c.body as Record<string, unknown>),
     faults,
     queryOrderCalls,
     setQueryOrder: (t) => { queryOrder = t; },

@@ -2,43 +2,21 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OPEN_API_HEADERS, verifyOpenApiCall } from '../../domain/open-api-signing';
-import { signRequest, verifyBodySign, type SignedRequest } from '../../domain/saas-signing';
-import { startReferenceSeller, type ReferenceSeller, type SellerOptions } from '../../seller/server';
+import { signRequest, verifyBodySign } from '../../domain/saas-signing';
+import type { SellerOptions } from '../../seller/server';
+import { AK, caller, newInstance, post, sellerHarness, T0 } from '../support/seller-calls';
 
-const AK = 'reference-seller-key-0123456789';
-const T0 = 1_700_000_000_000;
-
-let clock = T0;
-let seller: ReferenceSeller | undefined;
-
+const h = sellerHarness();
+const call = caller(h);
 let marketplace: FakeMarketplace | undefined;
 
 afterEach(async () => {
-  await seller?.close();
-  seller = undefined;
+  await h.close();
   await marketplace?.close();
   marketplace = undefined;
 });
 
-async function start(o: Partial<SellerOptions> = {}) {
-  clock = T0;
-  seller = await startReferenceSeller({ accessKey: AK, now: () => clock, ...o });
-  return seller;
-}
-
-async function post(s: ReferenceSeller, req: SignedRequest) {
-  const q = new URLSearchParams(req.query);
-  const res = await fetch(`${s.url}?${q}`, { method: 'POST', headers: { 'Content-Type': 'application/json;charset=utf8' }, body: req.payload });
-  const raw = await res.text();
-  return { status: res.status, raw, json: JSON.parse(raw) as Record<string, unknown>, headers: res.headers };
-}
-
-/** Signs with the seller's key at the test clock unless told otherwise. */
-const call = (s: ReferenceSeller, body: Record<string, string>, o: { key?: string; at?: number; nonce?: string } = {}) =>
-  post(s, signRequest(o.key ?? AK, body, o.at ?? clock, o.nonce));
-
-const newInstance = (line: string, businessId: string, extra: Record<string, string> = {}) =>
-  ({ activity: 'newInstance', orderId: 'CS2211181819B4LVS', orderLineId: `CS2211181819B4LVS-${line}`, businessId, ...extra });
+const start = (o: Partial<SellerOptions> = {}) => h.start(o);
 
 describe('reference seller: newInstance', () => {
   it('provisions synchronously, naming the instance after the first businessId', async () => {
@@ -70,7 +48,7 @@ describe('reference seller: newInstance', () => {
     expect((await call(s, newInstance('000001', 'biz-1'))).json).toMatchObject({ resultCode: '000004', instanceId: 'biz-1' });
     const query = () => call(s, { activity: 'queryInstance', instanceId: 'biz-1,unknown' });
     expect((await query()).json).toEqual({ resultCode: '000000', resultMsg: 'success', info: [] });
-    clock += 2000;
+    h.clock += 2000;
     expect((await query()).json.info).toEqual([{
       instanceId: 'biz-1',
       appInfo: { frontEndUrl: 'https://app.example.com/i/biz-1', adminUrl: expect.any(String), userName: expect.any(String), password: expect.any(String) },
@@ -82,10 +60,10 @@ describe('reference seller: refusals', () => {
   it('refuses a forged signature, a stale timestamp and a replayed nonce with 000001, creating nothing', async () => {
     const s = await start();
     expect((await call(s, newInstance('000001', 'b'), { key: 'another-key' })).json).toEqual({ resultCode: '000001', resultMsg: 'bad-signature' });
-    expect((await call(s, newInstance('000001', 'b'), { at: clock - 61_000 })).json).toEqual({ resultCode: '000001', resultMsg: 'stale' });
+    expect((await call(s, newInstance('000001', 'b'), { at: h.clock - 61_000 })).json).toEqual({ resultCode: '000001', resultMsg: 'stale' });
     expect(s.instances().size).toBe(0);
 
-    const first = signRequest(AK, newInstance('000002', 'b2'), clock);
+    const first = signRequest(AK, newInstance('000002', 'b2'), h.clock);
     expect((await post(s, first)).json.resultCode).toBe('000000');
     expect((await post(s, first)).json).toEqual({ resultCode: '000001', resultMsg: 'replayed' });
     // A properly signed call for another order line that reuses the nonce is a replay too.
@@ -129,11 +107,11 @@ describe('reference seller: instance lifecycle', () => {
 describe('reference seller: faults and response signing', () => {
   it('answers 503 until downUntil', async () => {
     const s = await start();
-    s.faults.downUntil = clock + 5000;
+    s.faults.downUntil = h.clock + 5000;
     const down = await call(s, newInstance('000001', 'b'));
     expect(down.status).toBe(503);
     expect(s.instances().size).toBe(0);
-    clock += 5000;
+    h.clock += 5000;
     expect((await call(s, newInstance('000001', 'b'))).status).toBe(200);
     expect(s.received.map((c) => c.httpStatus)).toEqual([503, 200]);
   });
