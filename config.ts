@@ -56,10 +56,21 @@ const schema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
   /** Create the dial-test Schedule at worker start-up (off where the server has no Schedules, e.g. the time-skipping test server). */
   CREATE_SCHEDULES: bool.default(true),
+  /** Artifact store (artifacts/): `disk` keeps files under ARTIFACT_DIR, `s3` in an S3-compatible bucket. */
+  ARTIFACT_STORE: z.enum(['disk', 's3']).default('disk'),
+  ARTIFACT_DIR: z.string().min(1).default('.data/artifacts'),
+  /** S3-compatible store: endpoint (unset: AWS), region, bucket, key prefix, path-style addressing, keys (unset: the SDK's chain). */
+  S3_ENDPOINT: url(['http:', 'https:']).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional(),
+  S3_PREFIX: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'must be a plain key prefix').optional(),
+  S3_FORCE_PATH_STYLE: bool.default(true),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   /** Runs worker and API in one process; `make start` does, docker-compose runs them apart. */
   RUN_WORKER: bool.default(true),
   RUN_API: bool.default(true),
-});
+}).refine((c) => c.ARTIFACT_STORE !== 's3' || c.S3_BUCKET, { path: ['S3_BUCKET'], message: 'is required when ARTIFACT_STORE=s3' });
 
 export type Config = z.infer<typeof schema>;
 

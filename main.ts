@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { pino } from 'pino';
+import { createArtifactStore } from './artifacts';
 import { createApp } from './api/app';
 import { createOrderService } from './api/order-service';
 import { createReviewIntake } from './api/review-intake';
@@ -47,6 +48,11 @@ export async function run(config: Config) {
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     });
     workerDone = worker.run();
+    // Writes cut short by a killed process leave partial files or open multipart uploads: clear day-old ones.
+    const artifacts = createArtifactStore(config);
+    const sweepArtifacts = () => artifacts.sweepPartials(86_400_000).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'artifact sweep failed'));
+    void sweepArtifacts();
+    setInterval(sweepArtifacts, 3_600_000).unref();
     log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
     if (config.CREATE_SCHEDULES) {
       const scheduleClient = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });

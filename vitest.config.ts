@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     pool: 'forks',
     projects: [
-      { test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/activities/**/*.test.ts', 'tests/seller/**/*.test.ts'], pool: 'forks', testTimeout: 30_000, hookTimeout: 60_000 } },
+      { test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/activities/**/*.test.ts', 'tests/seller/**/*.test.ts', 'tests/artifacts/**/*.test.ts', 'tests/scan/**/*.test.ts'], pool: 'forks', testTimeout: 30_000, hookTimeout: 60_000 } },
       // Time skipping is global to one test server, so each file gets its own, and files run one at a time.
       { test: { name: 'workflows', include: ['tests/workflows/**/*.test.ts'], pool: 'forks', fileParallelism: false, testTimeout: 120_000, hookTimeout: 120_000 } },
       { test: { name: 'integration', include: ['tests/integration/**/*.test.ts'], pool: 'forks', fileParallelism: false, testTimeout: 120_000, hookTimeout: 180_000 } },

@@ -46,6 +46,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# moto (S3 on loopback) and ClamAV for the image-asset scan.
+bash scripts/scan-tools.sh
+
 if [ "${1:-}" = "--postgres" ]; then
   bash scripts/test-postgres.sh
 fi

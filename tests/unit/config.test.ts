@@ -38,6 +38,10 @@ describe('loadConfig', () => {
       PROVISION_IDLE_ACTION: 'refund',
       PROVISION_IDLE_MS: 604_800_000,
       SELLER_CALL_TIMEOUT_MS: 5_000,
+      ARTIFACT_STORE: 'disk',
+      ARTIFACT_DIR: '.data/artifacts',
+      S3_REGION: 'us-east-1',
+      S3_FORCE_PATH_STYLE: true,
     });
     expect(c.DATABASE_URL).toBeUndefined();
     expect(c.MASTER_KEY).toBeUndefined();
@@ -49,6 +53,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ MASTER_KEY: 'a'.repeat(64) }).MASTER_KEY).toBe('a'.repeat(64));
     expect(loadConfig({ MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }).MASTER_KEY).toBeDefined();
     expect(() => loadConfig({ MASTER_KEY: 'short' })).toThrow(/MASTER_KEY/);
+  });
+
+  it('keeps artifacts on disk by default and needs a bucket for S3', () => {
+    expect(loadConfig({})).toMatchObject({ ARTIFACT_STORE: 'disk', ARTIFACT_DIR: '.data/artifacts' });
+    expect(() => loadConfig({ ARTIFACT_STORE: 's3' })).toThrow(/S3_BUCKET: is required/);
+    expect(() => loadConfig({ ARTIFACT_STORE: 's3', S3_BUCKET: 'Bad_Bucket' })).toThrow(/S3_BUCKET/);
+    expect(loadConfig({ ARTIFACT_STORE: 's3', S3_BUCKET: 'images', S3_ENDPOINT: 'http://127.0.0.1:9000' })).toMatchObject({ S3_BUCKET: 'images', S3_FORCE_PATH_STYLE: true });
   });
 
   it('reads valid values', () => {
