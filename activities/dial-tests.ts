@@ -1,11 +1,10 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
-import { dialTestCases, dialTestRuns, interfaceMessages, products } from '../db/schema';
+import { dialTestCases, dialTestRuns, products } from '../db/schema';
 import { newId } from '../domain/ids';
-import { createSecretBox } from '../domain/secret-box';
 import { shanghaiDate } from '../domain/working-days';
-import { postToSeller } from './seller-client';
+import { createSellerClient, type SellerClient } from '../seller-client';
 
 /** Consecutive days with a failed dial test after which trading in the product is frozen (spec §3). */
 export const FREEZE_AFTER_FAILING_DAYS = 5;
@@ -16,23 +15,24 @@ export interface CaseResult { passed: boolean; resultCode?: string; error?: stri
 /**
  * One debug call (testFlag=1) to a product's production interface, recorded as an interface
  * message. A case passes on HTTP 200 with 000000 (or 000004 for newInstance, "provisioning").
+ * A product without a production interface fails the case; our own faults (no master key) throw.
  */
-export async function runDebugCall(db: Db, config: Config, product: Product, activity: 'newInstance' | 'queryInstance', body: Record<string, string>, at: Date): Promise<CaseResult> {
-  if (!product.productionUrl || !product.accessKeyEnc || !config.MASTER_KEY) return { passed: false, error: 'no production interface', latencyMs: 0 };
-  const request = { ...body, activity, testFlag: '1', ...(activity === 'newInstance' ? { businessId: newId('B', 24) } : {}) };
-  const r = await postToSeller(product.productionUrl, createSecretBox(config.MASTER_KEY).open(product.accessKeyEnc), request, config.SELLER_CALL_TIMEOUT_MS);
-  const code = typeof (r.json as { resultCode?: unknown })?.resultCode === 'string' ? (r.json as { resultCode: string }).resultCode : undefined;
-  const passed = !r.error && (code === '000000' || (activity === 'newInstance' && code === '000004'));
-  const error = r.error ?? (passed ? undefined : `result code ${code ?? 'missing'}`);
-  await db.insert(interfaceMessages).values({
-    dedupeKey: `debug:${product.id}:${newId('', 16)}`, orderLineId: null, productId: product.id, merchantId: product.merchantId, activity,
-    request, httpStatus: r.httpStatus ?? null, response: r.raw ?? null, resultCode: code ?? null,
-    outcome: passed ? 'success' : 'retryable', error: error ?? null, latencyMs: r.latencyMs, at,
+export async function runDebugCall(sellers: SellerClient, product: Product, activity: 'newInstance' | 'queryInstance', body: Record<string, string>, at: Date): Promise<CaseResult> {
+  if (!product.productionUrl || !product.accessKeyEnc) return { passed: false, error: 'no production interface', latencyMs: 0 };
+  const r = await sellers.call({
+    productId: product.id, activity, body: { ...body, testFlag: '1', ...(activity === 'newInstance' ? { businessId: newId('B', 24) } : {}) },
+    judge: (reply) => {
+      if (reply.fault) return { outcome: 'retryable', error: reply.fault.message };
+      const passed = reply.resultCode === '000000' || (activity === 'newInstance' && reply.resultCode === '000004');
+      return passed ? { outcome: 'success' } : { outcome: 'retryable', error: `result code ${reply.resultCode ?? 'missing'}` };
+    },
+    record: { dedupeKey: `debug:${product.id}:${newId('', 16)}`, at },
   });
-  return { passed, resultCode: code, error, latencyMs: r.latencyMs };
+  return { passed: r.outcome === 'success', ...(r.resultCode ? { resultCode: r.resultCode } : {}), ...(r.error ? { error: r.error } : {}), latencyMs: r.latencyMs };
 }
 
 export function createDialTestActivities({ db, config }: { db: Db; config: Config }) {
+  const sellers = createSellerClient({ db, config });
   return {
     /** Products the dial tests cover: on sale and with a production interface. */
     async listDialTargets(): Promise<string[]> {
@@ -50,7 +50,7 @@ export function createDialTestActivities({ db, config }: { db: Db; config: Confi
       if (done) return { passed: done.passed, failures: done.details.filter((d) => !d.passed).map((d) => d.error ?? 'failed') };
       const details = [];
       for (const c of cases) {
-        const r = await runDebugCall(db, config, product, c.activity, c.body, new Date(a.at));
+        const r = await runDebugCall(sellers, product, c.activity, c.body, new Date(a.at));
         details.push({ caseId: c.id, passed: r.passed, ...(r.error ? { error: r.error } : {}) });
       }
       const passed = details.every((d) => d.passed);

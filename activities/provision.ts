@@ -1,18 +1,15 @@
 import { and, count, eq, gte, isNull, ne, sql } from 'drizzle-orm';
 import { shanghaiDate, shanghaiMidnight } from '../domain/working-days';
 import { ApplicationFailure } from '@temporalio/common';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
-import { accounts, instances, interfaceMessages, ledger, orderLines, orders, products } from '../db/schema';
+import { accounts, instances, ledger, orderLines, orders, products } from '../db/schema';
 import { newId } from '../domain/ids';
-import { createSecretBox } from '../domain/secret-box';
-import { postToSeller, queryInstanceReply } from './seller-client';
+import { createSellerClient, newInstanceReply, queryInstanceReply, type Judgement, type SellerReply } from '../seller-client';
 
 /** Result codes that mean the seller will never provision this order (spec §1.6): fail and refund at once. */
 const REFUSALS = new Set(['000100', '000101', '000102', '000103', '000104', '000105', '000106', '000107']);
-
-const newInstanceReply = z.object({ resultCode: z.string().regex(/^\d{6}$/), resultMsg: z.string().max(1024).optional(), instanceId: z.string().min(1).max(64).optional() });
 
 /** More orders than this failed by interface errors in one calendar month flag the product for a delisting review (spec §1.7). */
 export const DELISTING_THRESHOLD = 5;
@@ -26,47 +23,39 @@ async function flagForDelisting(db: Db, productId: string, now: Date) {
   if (n > DELISTING_THRESHOLD) await db.update(products).set({ flaggedForDelisting: true, updatedAt: now }).where(eq(products.id, productId));
 }
 
+/** How a newInstance reply moves provisioning on (spec §1.5.1, §1.6). */
+function judgeNewInstance(r: SellerReply<z.infer<typeof newInstanceReply>>): Judgement {
+  if (r.fault || !r.data) return { outcome: 'retryable', error: r.fault?.message ?? 'no reply' };
+  const { resultCode, resultMsg, instanceId } = r.data;
+  if (REFUSALS.has(resultCode)) return { outcome: 'refused', error: resultMsg ?? null };
+  if ((resultCode === '000000' || resultCode === '000004') && instanceId) return { outcome: resultCode === '000000' ? 'success' : 'async' };
+  return { outcome: 'retryable', error: `result code ${resultCode}${resultMsg ? `: ${resultMsg}` : ''}` };
+}
+
 export interface CallOutcome { outcome: 'success' | 'async' | 'retryable' | 'refused'; resultCode?: string; instanceId?: string; error?: string }
 
 export function createProvisionActivities({ db, config }: { db: Db; config: Config }) {
-  const box = () => {
-    if (!config.MASTER_KEY) throw ApplicationFailure.nonRetryable('MASTER_KEY is not configured', 'ConfigMissing');
-    return createSecretBox(config.MASTER_KEY);
-  };
+  const sellers = createSellerClient({ db, config });
 
   async function loadLine(orderLineId: string) {
-    const [row] = await db.select({ line: orderLines, product: products }).from(orderLines)
-      .innerJoin(products, eq(products.id, orderLines.productId)).where(eq(orderLines.id, orderLineId));
-    if (!row) throw ApplicationFailure.nonRetryable(`order line ${orderLineId} not found`, 'OrderLineNotFound');
-    if (!row.product.productionUrl || !row.product.accessKeyEnc) throw ApplicationFailure.nonRetryable(`product ${row.product.id} has no production interface`, 'NoProductionInterface');
-    return { ...row, accessKey: box().open(row.product.accessKeyEnc) };
-  }
-
-  async function record(m: typeof interfaceMessages.$inferInsert) {
-    await db.insert(interfaceMessages).values(m).onConflictDoNothing();
+    const [line] = await db.select().from(orderLines).where(eq(orderLines.id, orderLineId));
+    if (!line) throw ApplicationFailure.nonRetryable(`order line ${orderLineId} not found`, 'OrderLineNotFound');
+    return line;
   }
 
   return {
     async callNewInstance(a: { orderLineId: string; attempt: number }): Promise<CallOutcome> {
-      const { line, product, accessKey } = await loadLine(a.orderLineId);
+      const line = await loadLine(a.orderLineId);
       // A new businessId on every call, the same order ids every time (spec §1.5.1).
-      const request = { activity: 'newInstance', businessId: newId('B', 24), orderId: line.orderId, orderLineId: line.id };
-      const r = await postToSeller(product.productionUrl!, accessKey, request, config.SELLER_CALL_TIMEOUT_MS);
-      let out: CallOutcome;
-      if (r.error) out = { outcome: 'retryable', error: r.error };
-      else {
-        const reply = newInstanceReply.safeParse(r.json);
-        if (!reply.success) out = { outcome: 'retryable', error: `unexpected response: ${reply.error.issues[0]?.message}` };
-        else if (REFUSALS.has(reply.data.resultCode)) out = { outcome: 'refused', resultCode: reply.data.resultCode, error: reply.data.resultMsg };
-        else if ((reply.data.resultCode === '000000' || reply.data.resultCode === '000004') && reply.data.instanceId) {
-          out = { outcome: reply.data.resultCode === '000000' ? 'success' : 'async', resultCode: reply.data.resultCode, instanceId: reply.data.instanceId };
-        } else out = { outcome: 'retryable', resultCode: reply.data.resultCode, error: `result code ${reply.data.resultCode}${reply.data.resultMsg ? `: ${reply.data.resultMsg}` : ''}` };
-      }
-      await record({
-        dedupeKey: `${line.id}:newInstance:${a.attempt}`, orderLineId: line.id, productId: product.id, merchantId: line.merchantId,
-        activity: 'newInstance', request, httpStatus: r.httpStatus ?? null, response: r.raw ?? null, resultCode: out.resultCode ?? null,
-        outcome: out.outcome, error: out.error ?? null, latencyMs: r.latencyMs, at: new Date(),
+      const r = await sellers.call({
+        productId: line.productId, activity: 'newInstance', reply: newInstanceReply, judge: judgeNewInstance,
+        body: { businessId: newId('B', 24), orderId: line.orderId, orderLineId: line.id },
+        record: { dedupeKey: `${line.id}:newInstance:${a.attempt}`, orderLineId: line.id },
       });
+      const instanceId = r.outcome === 'success' || r.outcome === 'async' ? r.data?.instanceId : undefined;
+      const out: CallOutcome = {
+        outcome: r.outcome, ...(r.data && !r.fault ? { resultCode: r.resultCode } : {}), ...(instanceId ? { instanceId } : {}), ...(r.error ? { error: r.error } : {}),
+      };
       if (out.instanceId) {
         // The first instance id the seller gave is the line's; a different one later is flagged, never a second instance.
         await db.update(orderLines).set({ instanceId: out.instanceId, updatedAt: new Date() }).where(and(eq(orderLines.id, line.id), isNull(orderLines.instanceId)));
@@ -80,18 +69,17 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
     },
 
     async callQueryInstance(a: { orderLineId: string; instanceId: string; poll: number }): Promise<{ ready: boolean }> {
-      const { line, product, accessKey } = await loadLine(a.orderLineId);
-      const request = { activity: 'queryInstance', instanceId: a.instanceId };
-      const r = await postToSeller(product.productionUrl!, accessKey, request, config.SELLER_CALL_TIMEOUT_MS);
-      const reply = r.error ? undefined : queryInstanceReply.safeParse(r.json);
-      const ready = !!reply?.success && reply.data.resultCode === '000000' && !!reply.data.info?.some((i) => i.instanceId === a.instanceId && i.appInfo);
-      await record({
-        dedupeKey: `${line.id}:queryInstance:${a.instanceId}:${a.poll}:${Date.now()}`, orderLineId: line.id, productId: product.id, merchantId: line.merchantId,
-        activity: 'queryInstance', request, httpStatus: r.httpStatus ?? null, response: r.raw ?? null,
-        resultCode: reply?.success ? reply.data.resultCode : null, outcome: ready ? 'success' : 'retryable',
-        error: r.error ?? (reply && !reply.success ? 'unexpected response' : ready ? null : 'instance not ready'), latencyMs: r.latencyMs, at: new Date(),
+      const line = await loadLine(a.orderLineId);
+      const r = await sellers.call({
+        productId: line.productId, activity: 'queryInstance', body: { instanceId: a.instanceId }, reply: queryInstanceReply,
+        judge: (q) => {
+          if (q.fault || !q.data) return { outcome: 'retryable', error: q.fault?.kind === 'unexpected-reply' ? 'unexpected response' : q.fault?.message ?? 'no reply' };
+          const ready = q.data.resultCode === '000000' && !!q.data.info?.some((i) => i.instanceId === a.instanceId && i.appInfo);
+          return ready ? { outcome: 'success' } : { outcome: 'retryable', error: 'instance not ready' };
+        },
+        record: { dedupeKey: `${line.id}:queryInstance:${a.instanceId}:${a.poll}:${Date.now()}`, orderLineId: line.id },
       });
-      return { ready };
+      return { ready: r.outcome === 'success' };
     },
 
     async setProvisioning(a: { orderLineId: string; provisioning: 'calling' | 'polling' | 'interface_failed' }) {

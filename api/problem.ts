@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ZodError } from 'zod';
+import { OurFault } from '../seller-client/faults';
 
 export interface FieldError { field: string; message: string }
 
@@ -35,6 +36,11 @@ export const notFoundHandler: RequestHandler = (req, res) => send(res, new Probl
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof Problem) return send(res, err, req.originalUrl);
+  // The marketplace cannot reach a seller through its own fault (configuration, keys): not the caller's, not the seller's.
+  if (err instanceof OurFault) {
+    req.log?.error({ reason: err.reason }, err.message);
+    return send(res, new Problem(503, 'Service Unavailable', `the marketplace cannot call the seller now (${err.reason}); the request id names it in the logs`), req.originalUrl);
+  }
   // body-parser's errors: malformed JSON, too large, wrong charset.
   const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
   if (status < 500) return send(res, new Problem(status, status === 413 ? 'Payload Too Large' : 'Bad Request', String(err.message ?? err)), req.originalUrl);

@@ -1,6 +1,7 @@
 import { desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { runDebugCall } from '../../activities/dial-tests';
+import { createSellerClient } from '../../seller-client';
 import { dialTestCases, dialTestRuns, products } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import type { Principal } from '../auth';
@@ -16,6 +17,7 @@ const debugBody = z.discriminatedUnion('activity', [
 ]).meta({ id: 'DebugCallInput' });
 
 export function dialTestRoutes({ router, registry, db, config }: RouteContext) {
+  const sellers = createSellerClient({ db, config });
   async function ownProduct(p: Principal, id: string) {
     const [prod] = await db.select().from(products).where(eq(products.id, id));
     if (!prod || (p.role === 'seller' && prod.merchantId !== p.merchantId)) throw notFound(`product ${id}`);
@@ -33,7 +35,7 @@ export function dialTestRoutes({ router, registry, db, config }: RouteContext) {
     handler: async ({ principal, params, body }) => {
       const product = await ownProduct(principal, params.id);
       const { activity, ...fields } = body;
-      const r = await runDebugCall(db, config, product, activity, fields, new Date());
+      const r = await runDebugCall(sellers, product, activity, fields, new Date());
       let savedCaseId: string | null = null;
       if (r.passed) {
         savedCaseId = newId('DC', 14);

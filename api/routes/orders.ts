@@ -1,8 +1,8 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
-import { postToSeller, queryInstanceReply } from '../../activities/seller-client';
-import { instances, interfaceMessages, orderLines, orders, products } from '../../db/schema';
-import { createSecretBox } from '../../domain/secret-box';
+import { instances, interfaceMessages, orderLines, orders } from '../../db/schema';
+import { newId } from '../../domain/ids';
+import { createSellerClient, queryInstanceReply } from '../../seller-client';
 import {
   cancelUpdate, manualDeliveryUpdate, restartUpdate, saasProvisionWorkflowId, type ProvisionState,
 } from '../../workflows/saas-provision-messages';
@@ -136,6 +136,7 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
     },
   });
 
+  const sellers = createSellerClient({ db, config });
   const cache = new Map<string, { until: number; body: unknown }>();
   defineRoute(router, registry, {
     method: 'get', path: '/v1/instances/:id', tag: 'Orders', roles: ['buyer', 'operator'],
@@ -147,16 +148,17 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
       502: { description: 'The seller did not answer', schema: problemSchema },
     },
     handler: async ({ principal, params }) => {
-      const [inst] = await db.select({ inst: instances, product: products }).from(instances).innerJoin(products, eq(products.id, instances.productId)).where(eq(instances.id, params.id));
-      if (!inst || (principal.role === 'buyer' && inst.inst.buyerPrincipalId !== principal.id)) throw notFound(`instance ${params.id}`);
+      const [inst] = await db.select().from(instances).where(eq(instances.id, params.id));
+      if (!inst || (principal.role === 'buyer' && inst.buyerPrincipalId !== principal.id)) throw notFound(`instance ${params.id}`);
       const hit = cache.get(params.id);
       if (hit && hit.until > Date.now()) return { body: { ...(hit.body as object), live: false } };
-      if (!inst.product.productionUrl || !inst.product.accessKeyEnc || !config.MASTER_KEY) throw new Problem(502, 'Bad Gateway', 'the product has no production interface to ask');
-      const r = await postToSeller(inst.product.productionUrl, createSecretBox(config.MASTER_KEY).open(inst.product.accessKeyEnc), { activity: 'queryInstance', instanceId: params.id }, config.SELLER_CALL_TIMEOUT_MS);
-      const reply = r.error ? undefined : queryInstanceReply.safeParse(r.json);
-      const info = reply?.success ? reply.data.info?.find((i) => i.instanceId === params.id) : undefined;
-      if (!reply?.success || reply.data.resultCode !== '000000') throw new Problem(502, 'Bad Gateway', `the seller's interface did not answer: ${r.error ?? 'unexpected response'}`);
-      const body = { instanceId: params.id, orderLineId: inst.inst.orderLineId, productId: inst.product.id, appInfo: info?.appInfo ?? null, usageInfo: info?.usageInfo ?? null };
+      const r = await sellers.call({
+        productId: inst.productId, activity: 'queryInstance', body: { instanceId: params.id }, reply: queryInstanceReply,
+        record: { dedupeKey: `view:${params.id}:${newId('', 16)}`, orderLineId: inst.orderLineId },
+      });
+      if (!r.data || r.resultCode !== '000000') throw new Problem(502, 'Bad Gateway', `the seller's interface did not answer: ${r.fault?.message ?? `result code ${r.resultCode}`}`);
+      const info = r.data.info?.find((i) => i.instanceId === params.id);
+      const body = { instanceId: params.id, orderLineId: inst.orderLineId, productId: inst.productId, appInfo: info?.appInfo ?? null, usageInfo: info?.usageInfo ?? null };
       // Oldest entry out first: the Map keeps insertion order.
       if (cache.size >= INSTANCE_CACHE_MAX) cache.delete(cache.keys().next().value!);
       cache.set(params.id, { until: Date.now() + INSTANCE_CACHE_MS, body });
