@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { openApiNonces, orderLines, orders, principals, products, skus } from '../../db/schema';
 import { OPEN_API_HEADERS, verifyOpenApiCall } from '../../domain/open-api-signing';
+import { addPeriods, sellerTime } from '../../domain/periods';
 import { createSecretBox } from '../../domain/secret-box';
 import type { RouteContext } from '../app';
 import { notFound, Problem } from '../problem';
@@ -13,13 +14,10 @@ const NONCE_TTL_MS = 10 * 60_000;
 const unauthorized = (detail: string) => new Problem(401, 'Unauthorized', detail);
 
 /** `yyyyMMddHHmmss` in UTC, the spec's DateTime(20) format. */
-const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-function addPeriods(from: Date, mode: string, n: number): Date | null {
-  if (mode !== 'monthly' && mode !== 'yearly') return null;
-  const d = new Date(from);
-  d.setUTCMonth(d.getUTCMonth() + (mode === 'yearly' ? 12 * n : n));
-  return d;
-}
+const stamp = sellerTime;
+/** The line's expiry once delivered; before that, what the period would give from the order's time. */
+const expiryOf = (expiresAt: Date | null, from: Date, mode: string, n: number): Date | null =>
+  mode !== 'monthly' && mode !== 'yearly' ? null : expiresAt ?? addPeriods(from, mode === 'yearly' ? 'year' : 'month', n);
 
 const orderInfo = z.object({
   resultCode: z.string(), resultMsg: z.string(),
@@ -73,7 +71,7 @@ export function openApiRoutes({ router, registry, db, config }: RouteContext) {
           orderInfo: {
             orderId: order.order.id, orderType: 'NEW', createTime: stamp(order.order.createdAt),
             orderLine: lines.map(({ line, sku }) => {
-              const expires = addPeriods(order.order.createdAt, sku.chargingMode, sku.periods);
+              const expires = expiryOf(line.expiresAt, order.order.createdAt, sku.chargingMode, sku.periods);
               return {
                 orderLineId: line.id, productId: line.productId, skuCode: sku.id,
                 chargingMode: sku.chargingMode === 'on_demand' ? 'ON_DEMAND' as const : sku.chargingMode === 'one_time' ? 'ONE_TIME' as const : 'PERIOD' as const,
