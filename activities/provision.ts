@@ -1,10 +1,11 @@
-import { and, count, eq, gte, isNull, ne, sql } from 'drizzle-orm';
+import { and, count, eq, gte, isNull, ne } from 'drizzle-orm';
 import { shanghaiDate, shanghaiMidnight } from '../domain/working-days';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
-import { accounts, instances, ledger, orderLines, orders, products } from '../db/schema';
+import { refund, settle } from '../db/ledger';
+import { instances, orderLines, orders, products } from '../db/schema';
 import { newId } from '../domain/ids';
 import { createSellerClient, newInstanceReply, queryInstanceReply, type Judgement, type SellerReply } from '../seller-client';
 
@@ -94,6 +95,8 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
         const [order] = await tx.select().from(orders).where(eq(orders.id, line.orderId));
         await tx.insert(instances).values({ id: a.instanceId, orderLineId: line.id, productId: line.productId, buyerPrincipalId: order!.buyerPrincipalId, deliveredBy: line.instanceId === a.instanceId ? 'interface' : 'manual' }).onConflictDoNothing();
         await tx.update(orderLines).set({ status: 'delivered', provisioning: 'done', instanceId: a.instanceId, updatedAt: new Date() }).where(eq(orderLines.id, line.id));
+        // Sales settle when they are delivered (spec §8: yearly/monthly orders by provisioning time).
+        await settle(tx, { orderLineId: line.id, memo: 'delivered' });
         const open = await tx.select({ id: orderLines.id }).from(orderLines).where(and(eq(orderLines.orderId, line.orderId), ne(orderLines.status, 'delivered')));
         if (open.length === 0) await tx.update(orders).set({ status: 'completed', updatedAt: new Date() }).where(eq(orders.id, line.orderId));
       });
@@ -104,14 +107,8 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
       await db.transaction(async (tx) => {
         const [line] = await tx.select().from(orderLines).where(eq(orderLines.id, a.orderLineId));
         if (!line || line.status === 'delivered') return;
-        const [order] = await tx.select().from(orders).where(eq(orders.id, line.orderId));
         await tx.update(orderLines).set({ status: a.status, failure: a.reason, updatedAt: new Date() }).where(eq(orderLines.id, line.id));
-        const refunded = await tx.insert(ledger).values({
-          principalId: order!.buyerPrincipalId, dedupeKey: `refund:${line.id}`, amountCents: line.priceCents, reason: `refund (${a.status}): ${a.reason}`, orderId: line.orderId,
-        }).onConflictDoNothing().returning({ id: ledger.id });
-        if (refunded.length) {
-          await tx.update(accounts).set({ balanceCents: sql`${accounts.balanceCents} + ${line.priceCents}`, updatedAt: new Date() }).where(eq(accounts.principalId, order!.buyerPrincipalId));
-        }
+        await refund(tx, { orderLineId: line.id, memo: `refund (${a.status}): ${a.reason}` });
         if (a.interfaceFailure) {
           await tx.update(orderLines).set({ interfaceFailed: true }).where(eq(orderLines.id, line.id));
           await flagForDelisting(tx as unknown as Db, line.productId, new Date());

@@ -14,6 +14,7 @@ import { createReviewService, type ReviewService } from './review-service';
 import type { ReviewIntake } from './review-intake';
 import { catalogRoutes } from './routes/catalog';
 import { dialTestRoutes } from './routes/dial-tests';
+import { ledgerRoutes } from './routes/ledger';
 import { openApiRoutes } from './routes/open-api';
 import { orderRoutes } from './routes/orders';
 import { calendarRoutes } from './routes/calendar';
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps) {
   orderRoutes(ctx);
   openApiRoutes(ctx);
   dialTestRoutes(ctx);
+  ledgerRoutes(ctx);
 
   const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

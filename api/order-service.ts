@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
@@ -6,7 +6,8 @@ import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { isUniqueViolation } from '../db/errors';
 import { markStarted, notStarted, SWEEP_GRACE_MS } from '../db/workflow-started';
-import { accounts, ledger, orderLines, orders, products, skus } from '../db/schema';
+import { balanceOf, charge } from '../db/ledger';
+import { orderLines, orders, products, skus } from '../db/schema';
 import { idFromKey, newId } from '../domain/ids';
 import { shanghaiDate } from '../domain/working-days';
 import { saasProvisionWorkflowId, PROVISION_SA, type ProvisionInput } from '../workflows/saas-provision-messages';
@@ -97,15 +98,16 @@ export function createOrderService({ db, temporal, config, logger }: { db: Db; t
           // The order row first: a concurrent request with the same Idempotency-Key waits on its unique key
           // and then fails, instead of seeing the balance already spent and answering 402.
           const [order] = await tx.insert(orders).values({ id, buyerPrincipalId: buyerId, idempotencyKey: idempotencyKey ?? null, status: 'processing', totalCents: total, createdAt: now, updatedAt: now }).returning();
-          // The conditional update is the balance check: no row comes back when the money is not there.
-          const paid = await tx.update(accounts).set({ balanceCents: sql`${accounts.balanceCents} - ${total}`, updatedAt: now })
-            .where(and(eq(accounts.principalId, buyerId), gte(accounts.balanceCents, total))).returning({ balance: accounts.balanceCents });
-          if (paid.length === 0) throw new Problem(402, 'Payment Required', `the account balance does not cover ${(total / 100).toFixed(2)}`);
+          // The buyer's account row stays locked to this transaction: a concurrent order waits, then sees what is left.
+          if (await balanceOf(tx, buyerId, { lock: true }) < total) throw new Problem(402, 'Payment Required', `the account balance does not cover ${(total / 100).toFixed(2)}`);
           const lines = await tx.insert(orderLines).values(items.map((it, i) => {
             const w = byId.get(it.skuId)!;
             return { id: `${id}-${String(i + 1).padStart(6, '0')}`, orderId: id, productId: w.product.id, skuId: w.sku.id, merchantId: w.product.merchantId, status: 'processing' as const, priceCents: w.sku.priceCents };
           })).returning();
-          await tx.insert(ledger).values({ principalId: buyerId, dedupeKey: `charge:${id}`, amountCents: -total, reason: 'order', orderId: id });
+          // One charge per line: each is settled to its seller, or refunded, on its own.
+          for (const l of lines) {
+            await charge(tx, { orderLineId: l.id, orderId: id, buyerId, merchantId: l.merchantId, productId: l.productId, amountCents: l.priceCents, sale: 'new', memo: 'order', at: now });
+          }
           return { order: order!, lines };
         });
       } catch (e) {

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
-  bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex,
+  bigint, bigserial, boolean, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -151,6 +151,8 @@ export const products = pgTable('products', {
   /** SaaS only: the seller's production interface address and its access key, encrypted with the master key. */
   productionUrl: text('production_url'),
   accessKeyEnc: text('access_key_enc'),
+  /** The marketplace's commission on this product's sales, in basis points (1000 = 10%). */
+  commissionRateBp: integer('commission_rate_bp').notNull().default(1000),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
@@ -164,23 +166,6 @@ export const skus = pgTable('skus', {
   periods: integer('periods').notNull().default(1),
   priceCents: integer('price_cents').notNull(),
 });
-
-/** A buyer's prepaid balance; every change is a ledger row with its own dedupe key. */
-export const accounts = pgTable('accounts', {
-  principalId: text('principal_id').primaryKey().references(() => principals.id),
-  balanceCents: integer('balance_cents').notNull().default(0),
-  updatedAt: ts('updated_at').notNull().defaultNow(),
-});
-
-export const ledger = pgTable('ledger', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  principalId: text('principal_id').notNull().references(() => principals.id),
-  dedupeKey: text('dedupe_key').notNull(),
-  amountCents: integer('amount_cents').notNull(),
-  reason: text('reason').notNull(),
-  orderId: text('order_id'),
-  at: ts('at').notNull().defaultNow(),
-}, (t) => [uniqueIndex('ledger_dedupe').on(t.dedupeKey)]);
 
 export const orders = pgTable('orders', {
   id: text('id').primaryKey(),
@@ -274,3 +259,59 @@ export const dialTestRuns = pgTable('dial_test_runs', {
   details: jsonb('details').$type<{ caseId: string; passed: boolean; error?: string }[]>().notNull(),
   at: ts('at').notNull(),
 }, (t) => [uniqueIndex('dial_test_runs_dedupe').on(t.dedupeKey), index('dial_test_runs_product_day').on(t.productId, t.day)]);
+
+// ---- The double-entry ledger (docs/decisions/009-double-entry-ledger.md, db/ledger.ts) ----
+
+/**
+ * An account of the ledger: a buyer's balance, a seller's payable, or one of the marketplace's own
+ * (clearing, commission, payments received). `balance_cents` is kept only where a rule needs it at
+ * once (a buyer's balance may not go below zero): a trigger adds each entry to it, and nothing else
+ * may change it. Elsewhere it is null and the balance is the sum of the account's entries.
+ */
+export const ledgerAccounts = pgTable('ledger_accounts', {
+  id: text('id').primaryKey(),
+  kind: text('kind', { enum: ['buyer', 'seller_payable', 'clearing', 'commission', 'payments'] }).notNull(),
+  /** The buyer's principal id or the seller's merchant id; null for the marketplace's accounts. */
+  ownerId: text('owner_id'),
+  balanceCents: bigint('balance_cents', { mode: 'number' }),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [
+  check('ledger_accounts_buyer_not_negative', sql`${t.kind} <> 'buyer' or ${t.balanceCents} >= 0`),
+  check('ledger_accounts_balance_kept_for_buyers', sql`(${t.kind} = 'buyer') = (${t.balanceCents} is not null)`),
+  index('ledger_accounts_owner').on(t.ownerId),
+]);
+
+/** One business event in money: two or more entries that sum to zero (checked by the database at commit). */
+export const ledgerTransactions = pgTable('ledger_transactions', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  /** The business key: a retried write finds its transaction already there and writes nothing. */
+  key: text('key').notNull(),
+  kind: text('kind', { enum: ['top_up', 'charge', 'settlement', 'refund'] }).notNull(),
+  /** What was sold: a new order line, a renewal, a trial's conversion. */
+  sale: text('sale', { enum: ['new', 'renewal', 'conversion'] }),
+  orderId: text('order_id'),
+  orderLineId: text('order_line_id'),
+  instanceId: text('instance_id'),
+  buyerId: text('buyer_id'),
+  merchantId: text('merchant_id'),
+  productId: text('product_id'),
+  /** The settlement or refund's charge. */
+  chargeId: bigint('charge_id', { mode: 'number' }),
+  grossCents: bigint('gross_cents', { mode: 'number' }).notNull(),
+  commissionCents: bigint('commission_cents', { mode: 'number' }).notNull().default(0),
+  memo: text('memo'),
+  at: ts('at').notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('ledger_transactions_key').on(t.key),
+  index('ledger_transactions_merchant').on(t.merchantId, t.at),
+  index('ledger_transactions_buyer').on(t.buyerId, t.at),
+  index('ledger_transactions_charge').on(t.chargeId),
+  index('ledger_transactions_order').on(t.orderId),
+]);
+
+export const ledgerEntries = pgTable('ledger_entries', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  transactionId: bigint('transaction_id', { mode: 'number' }).notNull().references(() => ledgerTransactions.id),
+  accountId: text('account_id').notNull().references(() => ledgerAccounts.id),
+  amountCents: bigint('amount_cents', { mode: 'number' }).notNull(),
+}, (t) => [index('ledger_entries_account').on(t.accountId, t.id), index('ledger_entries_transaction').on(t.transactionId)]);

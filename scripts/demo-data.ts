@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createPrincipal, issueApiKey } from '../api/auth';
 import type { Db } from '../db/client';
-import { accounts, merchants, products, skus } from '../db/schema';
+import { topUp } from '../db/ledger';
+import { merchants, products, skus } from '../db/schema';
 import { createSecretBox } from '../domain/secret-box';
 
 export interface DemoData {
@@ -16,7 +17,7 @@ export interface DemoData {
 export async function createDemoData(db: Db, o: { masterKey: string; sellerUrl: string }): Promise<DemoData> {
   const operatorId = await createPrincipal(db, { role: 'operator', name: 'Demo operator (supervisor)', email: 'ops-supervisor@marketplace.local', supervisor: true });
   const buyerId = await createPrincipal(db, { role: 'buyer', name: 'Demo buyer', email: 'buyer@example.com' });
-  await db.insert(accounts).values({ principalId: buyerId, balanceCents: 100_000 });
+  await topUp(db, { key: `top-up:${buyerId}:demo`, buyerId, amountCents: 100_000, memo: 'demo balance' });
   const ownerId = await createPrincipal(db, { role: 'buyer', name: 'Demo seller owner' });
   const merchantId = 'MDEMOSELLER0001';
   await db.insert(merchants).values({

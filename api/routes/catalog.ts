@@ -1,14 +1,14 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { isForeignKeyViolation } from '../../db/errors';
-import { accounts, products, skus } from '../../db/schema';
+import { balanceOf, topUp } from '../../db/ledger';
+import { principals, products, skus } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { createSecretBox } from '../../domain/secret-box';
 import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { conflict, notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
-import { idParam } from '../schemas';
+import { idempotencyHeaders, idParam } from '../schemas';
 
 type Product = typeof products.$inferSelect;
 const skuInput = z.strictObject({
@@ -103,26 +103,34 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
 
   const account = z.object({ principalId: z.string(), balanceCents: z.number().int() }).meta({ id: 'Account' });
   defineRoute(router, registry, {
-    method: 'get', path: '/v1/account', tag: 'Accounts', roles: ['buyer'], summary: 'My account balance.',
+    method: 'get', path: '/v1/account', tag: 'Accounts', roles: ['buyer'], summary: 'My account balance (kept from the ledger\'s entries; GET /v1/bills lists them).',
     responses: { 200: { description: 'Balance', schema: account } },
-    handler: async ({ principal }) => {
-      const [row] = await db.select().from(accounts).where(eq(accounts.principalId, principal.id));
-      return { body: { principalId: principal.id, balanceCents: row?.balanceCents ?? 0 } };
-    },
+    handler: async ({ principal }) => ({ body: { principalId: principal.id, balanceCents: await balanceOf(db, principal.id) } }),
   });
 
   defineRoute(router, registry, {
     method: 'post', path: '/v1/accounts/:id/top-up', tag: 'Accounts', roles: ['operator'],
-    summary: "Credit a buyer's balance (stands in for the payment system).", params: idParam,
-    body: z.strictObject({ amountCents: z.number().int().min(1).max(1_000_000_000) }),
+    summary: "Credit a buyer's balance (stands in for the payment system). The same Idempotency-Key credits once.", params: idParam,
+    headers: idempotencyHeaders, body: z.strictObject({ amountCents: z.number().int().min(1).max(1_000_000_000) }),
     responses: { 200: { description: 'New balance', schema: account }, 409: { description: 'Not a buyer', schema: problemSchema } },
+    handler: async ({ req, params, body }) => {
+      const [p] = await db.select({ role: principals.role }).from(principals).where(eq(principals.id, params.id));
+      if (p?.role !== 'buyer') throw conflict(`${params.id} is not a buyer`);
+      const given = req.get('idempotency-key');
+      await topUp(db, { key: `top-up:${params.id}:${given ?? newId('', 20)}`, buyerId: params.id, amountCents: body.amountCents });
+      return { body: { principalId: params.id, balanceCents: await balanceOf(db, params.id) } };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'put', path: '/v1/products/:id/commission', tag: 'Catalog', roles: ['operator'],
+    summary: "Set the marketplace's commission on a product's sales, in basis points (1000 = 10%); it applies to sales settled from now on.",
+    params: idParam, body: z.strictObject({ rateBp: z.number().int().min(0).max(10_000) }),
+    responses: { 200: { description: 'The rate', schema: z.object({ productId: z.string(), rateBp: z.number().int() }) }, 404: { description: 'No such product', schema: problemSchema } },
     handler: async ({ params, body }) => {
-      const updated = await db.insert(accounts).values({ principalId: params.id, balanceCents: body.amountCents })
-        .onConflictDoUpdate({ target: accounts.principalId, set: { balanceCents: sqlAdd(body.amountCents), updatedAt: new Date() } })
-        .returning().catch((e: unknown) => { if (isForeignKeyViolation(e)) throw conflict(`no principal ${params.id}`); throw e; });
-      return { body: { principalId: params.id, balanceCents: updated[0]!.balanceCents } };
+      const [row] = await db.update(products).set({ commissionRateBp: body.rateBp, updatedAt: new Date() }).where(eq(products.id, params.id)).returning();
+      if (!row) throw notFound(`product ${params.id}`);
+      return { body: { productId: row.id, rateBp: row.commissionRateBp } };
     },
   });
 }
-
-const sqlAdd = (n: number) => sql`${accounts.balanceCents} + ${n}`;

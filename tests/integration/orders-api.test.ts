@@ -1,8 +1,9 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { merchants, orders, products } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
+import { expectLedgerBalanced } from '../support/ledger';
 import { startSystem, type System } from '../support/system';
 import { QUERY_ORDER_PATH } from '../../api/routes/open-api';
 import { ensureDialTestSchedule } from '../../api/schedules';
@@ -14,7 +15,7 @@ let s: System;
 let seller: ReferenceSeller;
 let operator: { id: string; key: string };
 let buyer: { id: string; key: string };
-let sellerA: { id: string; key: string };
+let sellerA: { id: string; key: string; merchantId: string };
 let sellerB: { id: string; key: string };
 
 async function merchant() {
@@ -28,9 +29,11 @@ beforeAll(async () => {
   seller = await startReferenceSeller({ accessKey: ACCESS_KEY, port: 0 });
   operator = await s.party('operator');
   buyer = await s.party('buyer');
-  sellerA = await s.party('seller', { merchantId: await merchant() });
+  const merchantA = await merchant();
+  sellerA = { ...(await s.party('seller', { merchantId: merchantA })), merchantId: merchantA };
   sellerB = await s.party('seller', { merchantId: await merchant() });
 });
+afterEach(async () => { await expectLedgerBalanced(s.db); });
 afterAll(async () => { await seller?.close(); await s?.close(); });
 
 const eventually = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> => {
@@ -190,5 +193,43 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     expect(runs.json.cases).toHaveLength(1);
     expect((await s.call('GET', `/v1/products/${productId}/dial-tests`, { key: sellerB.key })).status).toBe(404);
     await schedule.delete();
+  });
+
+  it('money on the ledger: the buyer\'s bills, the seller\'s transactions, the operator\'s trial balance', async () => {
+    const balanceNow = (await s.call('GET', '/v1/account', { key: buyer.key })).json.balanceCents;
+    const bills = await s.call('GET', '/v1/bills', { key: buyer.key });
+    expect(bills.status).toBe(200);
+    expect(bills.json.items[0].balanceAfterCents).toBe(balanceNow);
+    expect(new Set(bills.json.items.map((b: { kind: string }) => b.kind))).toEqual(new Set(['top_up', 'charge', 'refund']));
+    expect(bills.json.items.find((b: { orderId: string; kind: string }) => b.orderId === orderId && b.kind === 'charge')).toMatchObject({ amountCents: -9900, sale: 'new' });
+    expect((await s.call('GET', '/v1/bills?period=2020-01', { key: buyer.key })).json.items).toEqual([]);
+    expect((await s.call('GET', '/v1/bills?period=2020-13', { key: buyer.key })).status).toBe(400);
+
+    // A top-up repeated with its Idempotency-Key credits once; only buyers have balances.
+    for (let i = 0; i < 2; i++) await s.call('POST', `/v1/accounts/${buyer.id}/top-up`, { key: operator.key, body: { amountCents: 100 }, headers: { 'idempotency-key': 'pay-42' } });
+    expect((await s.call('GET', '/v1/account', { key: buyer.key })).json.balanceCents).toBe(balanceNow + 100);
+    expect((await s.call('POST', `/v1/accounts/${sellerA.id}/top-up`, { key: operator.key, body: { amountCents: 100 } })).status).toBe(409);
+
+    const mine = await s.call('GET', `/v1/transactions?orderId=${orderId}`, { key: sellerA.key });
+    expect(mine.json.items).toEqual([expect.objectContaining({ orderLineId: `${orderId}-000001`, amountCents: 9900, commissionCents: 990, payableCents: 8910, settlementStatus: 'settled' })]);
+    const refunded = await s.call('GET', '/v1/transactions?status=refunded', { key: sellerA.key });
+    expect(refunded.json.items.length).toBeGreaterThanOrEqual(1);
+    expect(refunded.json.items.every((t: { settlementStatus: string }) => t.settlementStatus === 'refunded')).toBe(true);
+    const month = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 7);
+    expect((await s.call('GET', `/v1/transactions?period=${month}`, { key: sellerA.key })).json.items.length).toBeGreaterThanOrEqual(3);
+    expect((await s.call('GET', `/v1/transactions?orderId=${orderId}`, { key: sellerB.key })).json.items).toEqual([]);
+    expect((await s.call('GET', '/v1/transactions', { key: buyer.key })).status).toBe(403);
+
+    // The commission rate is the operator's, per product, and applies to sales settled from then on.
+    expect((await s.call('PUT', `/v1/products/${productId}/commission`, { key: sellerA.key, body: { rateBp: 0 } })).status).toBe(403);
+    expect((await s.call('PUT', `/v1/products/${productId}/commission`, { key: operator.key, body: { rateBp: 20_000 } })).status).toBe(400);
+    expect((await s.call('PUT', `/v1/products/${productId}/commission`, { key: operator.key, body: { rateBp: 1500 } })).json).toEqual({ productId, rateBp: 1500 });
+    expect((await s.call('GET', `/v1/transactions?orderId=${orderId}`, { key: sellerA.key })).json.items[0].commissionCents).toBe(990);
+
+    const tb = await s.call('GET', '/v1/ledger/trial-balance', { key: operator.key });
+    expect(tb.json).toMatchObject({ totalCents: 0, balanced: true, unbalancedTransactions: [], balanceMismatches: [] });
+    expect((await s.call('GET', '/v1/ledger/trial-balance', { key: sellerA.key })).status).toBe(403);
+    const payables = await s.call('GET', '/v1/ledger/accounts?kind=seller_payable', { key: operator.key });
+    expect(payables.json.items.find((a: { ownerId: string }) => a.ownerId === sellerA.merchantId)?.totalCents).toBeGreaterThanOrEqual(8910);
   });
 });

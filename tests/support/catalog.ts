@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client';
-import { accounts, merchants, principals, products, skus } from '../../db/schema';
+import { topUp } from '../../db/ledger';
+import { merchants, principals, products, skus } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { createSecretBox } from '../../domain/secret-box';
 
@@ -30,6 +31,7 @@ export async function seedSaasProduct(db: Db, o: { productionUrl: string; access
     productionUrl: o.productionUrl, accessKeyEnc: createSecretBox(TEST_MASTER_KEY).seal(o.accessKey),
   });
   await db.insert(skus).values({ id: skuId, productId, name: 'Standard, 1 month', chargingMode: 'monthly', periods: 1, priceCents: o.priceCents ?? 9900 });
-  await db.insert(accounts).values({ principalId: buyer, balanceCents: o.balanceCents ?? 100_000 });
+  const balance = o.balanceCents ?? 100_000;
+  if (balance > 0) await topUp(db, { key: `top-up:${buyer}:seed`, buyerId: buyer, amountCents: balance, memo: 'test balance' });
   return { owner, buyer, seller, merchantId, productId, skuId };
 }

@@ -1,12 +1,13 @@
 import { and, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOrderService } from '../../api/order-service';
-import { accounts, instances, interfaceMessages, orderLines, orders } from '../../db/schema';
+import { instances, interfaceMessages, orderLines, orders } from '../../db/schema';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
 import {
   cancelUpdate, manualDeliveryUpdate, provisionStateQuery, restartUpdate, saasProvisionWorkflowId,
 } from '../../workflows/saas-provision-messages';
 import { seedSaasProduct } from '../support/catalog';
+import { balance as balanceOf, expectLedgerBalanced } from '../support/ledger';
 import { HOUR, startReviewHarness, type ReviewHarness } from '../support/review-harness';
 
 const ACCESS_KEY = 'seller-access-key-for-tests';
@@ -19,6 +20,7 @@ beforeAll(async () => {
   seller = await startReferenceSeller({ accessKey: ACCESS_KEY, port: 0 });
   await h.startWorker();
 });
+afterEach(async () => { await expectLedgerBalanced(h.db); });
 afterAll(async () => { await seller?.close(); await h?.close(); });
 
 /** A fresh buyer and product, an order for it, and the handle of its line's provisioning workflow. */
@@ -29,7 +31,7 @@ async function order() {
   return { ...seed, line, handle: h.env.client.workflow.getHandle(saasProvisionWorkflowId(line.id)) };
 }
 const calls = (orderLineId: string) => seller.received.filter((c) => c.activity === 'newInstance' && (c.body as { orderLineId?: string })?.orderLineId === orderLineId);
-const balance = async (buyer: string) => (await h.db.select().from(accounts).where(eq(accounts.principalId, buyer)))[0]!.balanceCents;
+const balance = (buyer: string) => balanceOf(h.db, buyer);
 const lineRow = async (id: string) => (await h.db.select().from(orderLines).where(eq(orderLines.id, id)))[0]!;
 
 describe('SaaS provisioning against the reference seller on the time-skipping server', () => {
