@@ -1,15 +1,21 @@
-.PHONY: start test bootstrap clean-data
+.PHONY: start stop test bootstrap clean-data
 
-# Runs the whole system on embedded defaults: Temporal dev server + Web UI, PGlite, worker, API.
+# Runs the whole system on embedded defaults: Temporal dev server + Web UI, PGlite, worker, API, reference seller.
+# exec: the system is the foreground process, so Ctrl-C reaches it directly and make has nothing to report.
+# `make start DEMO_FAST=1` shortens the long durations to minutes for trying things (never in production).
 start: bootstrap
-	npx tsx scripts/start.ts
+	@exec node --import tsx scripts/start.ts
+
+# Stops a `make start` of this checkout from another terminal.
+stop:
+	@node --import tsx scripts/stop.ts
 
 # Everything CI runs: typecheck, lint, unit, workflow (time-skipping) and integration tests.
 test:
 	bash scripts/test.sh
 
 bootstrap:
-	bash scripts/bootstrap.sh
+	@bash scripts/bootstrap.sh
 
 clean-data:
 	rm -rf .data

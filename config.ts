@@ -22,6 +22,8 @@ const schema = z.object({
   PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().max(65535)).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json`: one JSON object per line, for log collectors. `pretty`: one readable line per event (`make start` sets it). */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   /** PostgreSQL; when unset the embedded PGlite database under PGLITE_DIR is used. */
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   PGLITE_DIR: z.string().min(1).default('.data/pglite'),

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { createArtifactStore } from './artifacts';
 import { createApp } from './api/app';
 import { createOrderService } from './api/order-service';
@@ -11,10 +11,11 @@ import { ensureDialTestSchedule } from './api/schedules';
 import { ConfigError, loadConfig, type Config } from './config';
 import { missingCalendarYears } from './db/calendar';
 import { openDatabase } from './db/client';
+import { createLogger, installTemporalLogging } from './logging';
 import { createWorker } from './worker';
 
 /** Connects to Temporal, waiting for a server that is still starting (make start launches both at once). */
-async function connectWithRetry<T>(connect: () => Promise<T>, what: string, log: pino.Logger, seconds = 60): Promise<T> {
+async function connectWithRetry<T>(connect: () => Promise<T>, what: string, log: Logger, seconds = 60): Promise<T> {
   for (let waited = 0; ; waited++) {
     try {
       return await connect();
@@ -27,7 +28,8 @@ async function connectWithRetry<T>(connect: () => Promise<T>, what: string, log:
 }
 
 export async function run(config: Config) {
-  const log = pino({ level: config.LOG_LEVEL, redact: ['*.authorization', '*.apiKey', '*.accessKey'] });
+  const log = createLogger(config);
+  installTemporalLogging(log);
   const database = await openDatabase({ url: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
   log.info({ database: database.kind }, 'database ready');
   for (const year of await missingCalendarYears(database.db)) {

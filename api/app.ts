@@ -46,6 +46,10 @@ export function createApp(deps: AppDeps) {
     // API keys must never reach the logs.
     redact: ['req.headers.authorization', 'req.headers.cookie'],
     serializers: { req: (r) => ({ id: r.id, method: r.method, url: r.url }) },
+    // One line per request that reads on its own in the pretty format; health probes are not events.
+    autoLogging: { ignore: (req) => req.url === '/healthz' },
+    customSuccessMessage: (req, res, ms) => `${req.method} ${req.url} ${res.statusCode} ${Math.round(ms)} ms`,
+    customErrorMessage: (req, res, err) => `${req.method} ${req.url} ${res.statusCode}: ${err.message}`,
   }));
   app.use(express.json({ limit: '256kb', type: ['application/json', 'application/*+json'] }));
 

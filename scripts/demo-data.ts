@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import { createPrincipal, issueApiKey } from '../api/auth';
 import type { Db } from '../db/client';
 import { topUp } from '../db/ledger';
@@ -37,4 +38,9 @@ export async function createDemoData(db: Db, o: { masterKey: string; sellerUrl: 
     operator: await issueApiKey(db, operatorId, 'demo'), buyer: await issueApiKey(db, buyerId, 'demo'), seller: await issueApiKey(db, sellerId, 'demo'),
     sellerAccessKey, productId, skuId,
   };
+}
+
+/** The demo product calls the reference seller on the port of this run (DEMO_SELLER_PORT may change between runs). */
+export async function pointDemoProductAt(db: Db, productId: string, sellerUrl: string): Promise<void> {
+  await db.update(products).set({ productionUrl: sellerUrl, updatedAt: new Date() }).where(eq(products.id, productId));
 }

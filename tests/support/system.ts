@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -7,7 +8,6 @@ import { createApp } from '../../api/app';
 import { createPrincipal, issueApiKey } from '../../api/auth';
 import { loadConfig } from '../../config';
 import { newId } from '../../domain/ids';
-import { TEMPORAL_CLI } from '../../scripts/dev-server';
 import { createWorker } from '../../worker';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { TEST_MASTER_KEY } from './catalog';
@@ -15,13 +15,15 @@ import { freshDatabase } from './db';
 import { startInbox } from './inbox';
 import { workflowBundle } from './review-harness';
 
+const QUIET_TEMPORAL_CLI = fileURLToPath(new URL('./temporal-quiet.sh', import.meta.url));
+
 /**
  * The whole system as it runs in production, on loopback: a Temporal dev server, PostgreSQL, the
  * real worker, the REST API over real HTTP, and SMTP/SMS sinks standing in for the outside world.
  */
 export async function startSystem() {
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: TEMPORAL_CLI }, searchAttributes: ALL_SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error'] },
+    server: { executable: { type: 'existing-path', path: QUIET_TEMPORAL_CLI }, searchAttributes: ALL_SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error'] },
   });
   const database = await freshDatabase();
   const inbox = await startInbox();

@@ -1,0 +1,14 @@
+/**
+ * Test processes log the Temporal SDK (and its core's warnings) through the project's one-line format
+ * into the console, where vitest keeps them out of the results and shows them in full for a failing
+ * test (`silent: 'passed-only'`). LOG_LEVEL=debug shows more.
+ */
+import { Writable } from 'node:stream';
+import { createLogger, installTemporalLogging } from '../../logging';
+
+const toConsole = new Writable({ write(chunk: Buffer, _enc, done) { const line = chunk.toString().trimEnd(); logLines.push(line); console.log(line); done(); } });
+const level = process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace' ? process.env.LOG_LEVEL : 'warn';
+installTemporalLogging(createLogger({ LOG_LEVEL: level, LOG_FORMAT: 'pretty' }, toConsole));
+
+/** Every line written in this test process, for tests of the log format itself. */
+export const logLines: string[] = [];
