@@ -38,8 +38,11 @@ export const newNonce = () => randomBytes(32).toString('hex').toUpperCase();
 
 export interface SignedRequest { payload: string; query: { signature: string; timestamp: string; nonce: string } }
 
-export function signRequest(accessKey: string, body: Record<string, Json>, now: number, nonce = newNonce()): SignedRequest {
-  const payload = canonicalPayload(body);
+export const signRequest = (accessKey: string, body: Record<string, Json>, now: number, nonce = newNonce()): SignedRequest =>
+  signPayload(accessKey, canonicalPayload(body), now, nonce);
+
+/** Signs the given bytes as they are; the conformance kit uses it to send equivalent bodies in another layout. */
+export function signPayload(accessKey: string, payload: string, now: number, nonce = newNonce()): SignedRequest {
   const timestamp = String(now);
   return { payload, query: { signature: signature(accessKey, payload, nonce, timestamp), timestamp, nonce } };
 }
@@ -49,8 +52,9 @@ export type Verdict = { ok: true } | { ok: false; reason: 'malformed' | 'stale' 
 const sameText = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /**
- * A seller's check of an incoming call. The seller hashes the payload it re-serializes from the
- * parsed body, as the published sample does; replay protection (remembering nonces) is the caller's.
+ * A seller's check of an incoming call over `payload`: the raw body bytes (the published sample
+ * hashes its re-serialization instead, which breaks when serializers differ). Replay protection
+ * (remembering nonces) is the caller's.
  */
 export function verifyRequest(accessKey: string, payload: string, q: { signature?: string; timestamp?: string; nonce?: string }, now: number): Verdict {
   if (!q.signature || !q.nonce || !q.timestamp || !/^\d{13}$/.test(q.timestamp)) return { ok: false, reason: 'malformed' };

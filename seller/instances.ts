@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { SellerFaults } from './faults';
 
 export const OK = '000000';
 export const AUTH_FAILED = '000001';
@@ -45,13 +46,6 @@ export type LifecycleEvent =
 export const REFRESH_SCENES = ['TRIAL_TO_FORMAL', 'RENEWAL', 'UNSUBSCRIBE_RENEWAL_PERIOD', 'RENEWAL_CHANGE'] as const;
 export type RefreshScene = (typeof REFRESH_SCENES)[number];
 
-export interface SellerFaults {
-  downUntil?: number;
-  resultCodes?: string[];
-  slowMs?: number;
-  instanceIdOverride?: string;
-}
-
 export type Answer = { resultCode: string; resultMsg: string } & Record<string, unknown>;
 
 export interface ActivityContext { now: number; mode: 'sync' | 'async'; asyncDelayMs: number; faults: SellerFaults }
@@ -90,9 +84,9 @@ export class InstanceBook {
     switch (body.activity) {
       case 'newInstance': return this.newInstance(body, ctx);
       case 'queryInstance': return this.queryInstance(body, ctx);
-      case 'refreshInstance': return this.refreshInstance(body, ctx.now);
-      case 'updateInstanceStatus': return this.updateInstanceStatus(body, ctx.now);
-      case 'releaseInstance': return this.releaseInstance(body, ctx.now);
+      case 'refreshInstance': return ctx.faults.refreshFails ? answer(INTERNAL_ERROR, 'injected fault') : this.refreshInstance(body, ctx.now);
+      case 'updateInstanceStatus': return ctx.faults.statusFails ? answer(INTERNAL_ERROR, 'injected fault') : this.updateInstanceStatus(body, ctx.now);
+      case 'releaseInstance': return this.releaseInstance(body, ctx.now, !!ctx.faults.releaseOnce);
       case 'upgradeInstance': return this.upgradeInstance(body, ctx.now);
       default: return answer(BAD_REQUEST, `unsupported activity: ${String(body.activity)}`.slice(0, 255));
     }
@@ -104,16 +98,16 @@ export class InstanceBook {
     const { orderId, orderLineId, businessId } = p.data;
     const queued = faults.resultCodes?.shift();
     if (queued !== undefined && queued !== OK && queued !== IN_PROGRESS) return answer(queued, 'injected fault');
-    let inst = this.byOrderLine.get(orderLineId);
+    let inst = faults.newInstancePerCall ? undefined : this.byOrderLine.get(orderLineId);
     const created = !inst;
     // An injected code decides how this instance is provisioned; otherwise the seller's mode does.
-    const async = queued !== undefined ? queued === IN_PROGRESS : mode === 'async';
+    const async = faults.asyncNeverReady || (queued !== undefined ? queued === IN_PROGRESS : mode === 'async');
     if (!inst) {
       // Resends carry a new businessId, so the first one names the instance (spec §1.8).
       const instanceId = faults.instanceIdOverride ?? businessId;
       inst = {
         instanceId, orderId, orderLineId, test: p.data.testFlag === '1', createdAt: now,
-        readyAt: async ? now + asyncDelayMs : now, appInfo: appInfoFor(instanceId),
+        readyAt: faults.asyncNeverReady ? Infinity : async ? now + asyncDelayMs : now, appInfo: appInfoFor(instanceId),
         frozen: false, released: false, upgradeOrderIds: [], events: [],
       };
       this.byOrderLine.set(orderLineId, inst);
@@ -124,13 +118,13 @@ export class InstanceBook {
     return answer(code, code === OK ? 'success' : 'in progress', { instanceId: faults.instanceIdOverride ?? inst.instanceId });
   }
 
-  private queryInstance(body: unknown, { now }: ActivityContext): Answer {
+  private queryInstance(body: unknown, { now, faults }: ActivityContext): Answer {
     const p = queryInstanceBody.safeParse(body);
     if (!p.success) return invalid(p.error);
-    const ids = [...new Set(p.data.instanceId.split(',').map((s) => s.trim()).filter(Boolean))];
+    const ids = queryIds(p.data.instanceId);
     if (ids.length === 0 || ids.length > MAX_QUERY_IDS) return answer(BAD_REQUEST, `instanceId must list 1 to ${MAX_QUERY_IDS} ids`);
     // Unknown, released and still-provisioning instances are left out rather than failing the whole batch.
-    const info = ids
+    const info = (faults.queryFirstIdOnly ? ids.slice(0, 1) : ids)
       .map((id) => this.byId.get(id))
       .filter((i): i is Instance => !!i && !i.released && i.readyAt <= now)
       .map((i) => ({ instanceId: i.instanceId, appInfo: i.appInfo }));
@@ -162,10 +156,10 @@ export class InstanceBook {
   }
 
   /** A repeated release of the same instance is a success (spec §1.5.5). */
-  private releaseInstance(body: unknown, at: number): Answer {
+  private releaseInstance(body: unknown, at: number, once: boolean): Answer {
     const p = releaseInstanceBody.safeParse(body);
     if (!p.success) return invalid(p.error);
-    const inst = this.byId.get(p.data.instanceId);
+    const inst = once ? this.live(p.data.instanceId) : this.byId.get(p.data.instanceId);
     if (!inst) return notFound();
     const { orderId, orderLineId } = p.data;
     inst.events.push({ activity: 'releaseInstance', at, repeated: inst.released, ...(orderId ? { orderId } : {}), ...(orderLineId ? { orderLineId } : {}) });
@@ -190,6 +184,9 @@ export class InstanceBook {
     return inst && !inst.released ? inst : undefined;
   }
 }
+
+/** The ids of a queryInstance call: comma-separated, trimmed, each once. */
+export const queryIds = (list: string): string[] => [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
 
 /** yyyyMMddHHmmss[SSS] that names an instant that exists (no 31 February, no hour 24). */
 function isRealUtcTime(s: string): boolean {

@@ -5,10 +5,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signOpenApiCall } from '../domain/open-api-signing';
-import { bodySignHeader, canonicalPayload, verifyRequest } from '../domain/saas-signing';
-import { AUTH_FAILED, BAD_REQUEST, INTERNAL_ERROR, InstanceBook, type Answer, type Instance, type SellerFaults } from './instances';
+import { bodySignHeader, canonicalPayload, signature, verifyRequest } from '../domain/saas-signing';
+import type { SellerFaults } from './faults';
+import { AUTH_FAILED, BAD_REQUEST, INTERNAL_ERROR, InstanceBook, queryIds, type Answer, type Instance } from './instances';
 
-export type { AppInfo, Instance, LifecycleEvent, RefreshScene, SellerFaults } from './instances';
+export type { AppInfo, Instance, LifecycleEvent, RefreshScene } from './instances';
+export type { SellerFaults } from './faults';
 
 export interface SellerOptions {
   accessKey: string;
@@ -23,6 +25,8 @@ export interface SellerOptions {
   signResponses?: boolean;
   /** Confirm each new order line with the marketplace's Query Order before provisioning it. */
   queryOrder?: QueryOrderTarget;
+  /** Fault switches to start with (seller/faults.ts); `faults` on the running seller changes them later. */
+  faults?: SellerFaults;
 }
 
 /** Where and as whom the seller calls Query Order: the marketplace's base URL and the product id of its key. */
@@ -53,7 +57,10 @@ export interface ReferenceSeller {
   instance(instanceId: string): Instance | undefined;
   /** The bodies of the verified calls of one activity that were answered 000000, in arrival order. */
   accepted(activity: string): Record<string, unknown>[];
+  /** The live fault switches: set a field and the next call obeys it. */
   faults: SellerFaults;
+  /** Replaces every fault switch at once (what is not given is off). */
+  setFaults(f: SellerFaults): void;
   /** Every Query Order call back to the marketplace. */
   queryOrderCalls: QueryOrderCall[];
   setQueryOrder(target: QueryOrderTarget | undefined): void;
@@ -67,14 +74,15 @@ const QUERY_ORDER_PATH = '/api/mkp-openapi-public/global/v1/order/query';
 const NONCE_MEMORY_MS = 10 * 60_000;
 const MAX_BODY_BYTES = 64 * 1024;
 
-type Reply = [status: number, answer: Answer];
+/** An answer as JSON, or (for an injected crash) as plain text. */
+type Reply = [status: number, answer: Answer | string];
 
 export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceSeller> {
   const now = o.now ?? Date.now;
   const signResponses = o.signResponses ?? true;
   const asyncDelayMs = o.asyncDelayMs ?? 2000;
   let mode = o.mode ?? 'sync';
-  const faults: SellerFaults = {};
+  const faults: SellerFaults = { ...o.faults };
   const book = new InstanceBook();
   const received: ReceivedCall[] = [];
   const nonces = new Map<string, number>();
@@ -105,17 +113,14 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
   }
 
   async function decide(req: IncomingMessage, url: URL, body: Record<string, unknown> | undefined, call: ReceivedCall): Promise<Reply> {
-    if (body) {
-      const v = verifyRequest(o.accessKey, canonicalPayload(body as Parameters<typeof canonicalPayload>[0]), call.query, call.at);
-      call.verdict = v.ok ? 'ok' : v.reason;
-    }
+    if (body) call.verdict = check(call, body);
     if (faults.downUntil !== undefined && call.at < faults.downUntil) return [503, { resultCode: INTERNAL_ERROR, resultMsg: 'service unavailable' }];
     if (url.pathname !== PATH) return [404, { resultCode: BAD_REQUEST, resultMsg: 'not found' }];
     if (req.method !== 'POST') return [405, { resultCode: BAD_REQUEST, resultMsg: 'method not allowed' }];
     if (!body) return [200, { resultCode: BAD_REQUEST, resultMsg: 'body is not a JSON object' }];
     if (call.verdict !== 'ok') return [200, { resultCode: AUTH_FAILED, resultMsg: call.verdict }];
     // Only verified calls spend a nonce: a forged call must not block the real one that follows.
-    if (!rememberNonce(call.query.nonce!, call.at)) {
+    if (!faults.noNonceCheck && !rememberNonce(call.query.nonce!, call.at)) {
       call.verdict = 'replayed';
       return [200, { resultCode: AUTH_FAILED, resultMsg: 'replayed' }];
     }
@@ -127,7 +132,24 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
       queryOrderCalls.push(check);
       if (!check.ok) return [200, { resultCode: INTERNAL_ERROR, resultMsg: `could not confirm the order with Query Order: ${check.error}` }];
     }
+    if (faults.unknownIdError && body.activity === 'queryInstance' && typeof body.instanceId === 'string' && queryIds(body.instanceId).some((id) => !book.get(id))) {
+      return [500, 'Internal Server Error: NullPointerException'];
+    }
     return [200, book.answer(body, { now: call.at, mode, asyncDelayMs, faults })];
+  }
+
+  /**
+   * The signature is checked on the raw bytes that were signed: a seller that re-serializes the
+   * parsed body depends on its serializer matching the marketplace's byte for byte.
+   */
+  function check(call: ReceivedCall, body: Record<string, unknown>): CallVerdict {
+    const payload = faults.reserializedSignature ? canonicalPayload(body as Parameters<typeof canonicalPayload>[0]) : call.rawBody;
+    const q = { ...call.query };
+    if (faults.acceptAnySignature && q.nonce && q.timestamp) q.signature = signature(o.accessKey, payload, q.nonce, q.timestamp);
+    // Without a timestamp check the call is judged as if it were made just now.
+    const at = faults.noTimestampCheck && /^\d{13}$/.test(q.timestamp ?? '') ? Number(q.timestamp) : call.at;
+    const v = verifyRequest(o.accessKey, payload, q, at);
+    return v.ok ? 'ok' : v.reason;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
@@ -140,19 +162,26 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
     };
     const [status, answer]: Reply = raw === undefined ? [413, { resultCode: BAD_REQUEST, resultMsg: 'body too large' }] : await decide(req, url, body, call);
     call.httpStatus = status;
-    call.resultCode = answer.resultCode;
+    call.resultCode = typeof answer === 'string' ? '' : answer.resultCode;
     received.push(call);
     if (faults.slowMs) await new Promise((r) => setTimeout(r, faults.slowMs));
-    send(res, status, answer);
+    send(res, status, answer, call.activity === 'newInstance' && call.verdict === 'ok');
   }
 
-  function send(res: ServerResponse, status: number, answer: Answer) {
+  function send(res: ServerResponse, status: number, answer: Answer | string, newInstance = false) {
     if (res.destroyed || res.writableEnded) return; // the client gave up, or close() cut the connection
-    const raw = JSON.stringify(answer);
-    res.setHeader('Content-Type', 'application/json;charset=utf-8');
+    const success = typeof answer !== 'string' && newInstance && (answer.resultCode === '000000' || answer.resultCode === '000004');
+    let out = answer;
+    if (success && faults.noResultCode && typeof out !== 'string') {
+      const { resultCode: _code, resultMsg: _msg, ...rest } = out;
+      out = rest as Answer;
+    }
+    const raw = typeof out === 'string' ? out : JSON.stringify(out);
+    const json = typeof out !== 'string' && !(success && faults.wrongContentType);
+    res.setHeader('Content-Type', json ? 'application/json;charset=utf-8' : 'text/plain;charset=utf-8');
     res.setHeader('Content-Length', Buffer.byteLength(raw));
     if (status === 405) res.setHeader('Allow', 'POST');
-    if (signResponses) res.setHeader('Body-Sign', bodySignHeader(o.accessKey, raw));
+    if (signResponses && !faults.noBodySign) res.setHeader('Body-Sign', bodySignHeader(o.accessKey, faults.wrongBodySign ? `${raw} ` : raw));
     res.writeHead(status).end(raw);
   }
 
@@ -174,6 +203,10 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
       .filter((c) => c.activity === activity && c.verdict === 'ok' && c.resultCode === '000000')
       .map((c) => c.body as Record<string, unknown>),
     faults,
+    setFaults: (f) => {
+      for (const k of Object.keys(faults)) delete faults[k as keyof SellerFaults];
+      Object.assign(faults, f);
+    },
     queryOrderCalls,
     setQueryOrder: (t) => { queryOrder = t; },
     setMode: (m) => { mode = m; },

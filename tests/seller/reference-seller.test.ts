@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OPEN_API_HEADERS, verifyOpenApiCall } from '../../domain/open-api-signing';
-import { signRequest, verifyBodySign } from '../../domain/saas-signing';
+import { signPayload, signRequest, verifyBodySign } from '../../domain/saas-signing';
+import { describeFaults, parseFaultArgs } from '../../seller/faults';
 import type { SellerOptions } from '../../seller/server';
 import { AK, caller, newInstance, post, sellerHarness, T0 } from '../support/seller-calls';
 
@@ -265,5 +266,35 @@ describe('reference seller: confirming new order lines with Query Order', () => 
     } finally {
       await new Promise<void>((resolve) => { liar.close(() => resolve()); liar.closeAllConnections(); });
     }
+  });
+});
+
+describe('reference seller: fault switches', () => {
+  it('parses the command-line switches and refuses unknown ones or a bad number', () => {
+    expect(parseFaultArgs(['--no-nonce-check', '--slow', '250', '--release-once'])).toEqual({ noNonceCheck: true, slowMs: 250, releaseOnce: true });
+    expect(describeFaults({ noNonceCheck: true, slowMs: 250 })).toEqual(['--no-nonce-check', '--slow 250']);
+    expect(() => parseFaultArgs(['--no-such-fault'])).toThrow(/no-such-fault/);
+    expect(() => parseFaultArgs(['--slow', 'fast'])).toThrow('--slow takes a number of milliseconds, got fast');
+  });
+
+  it('verifies the raw bytes: an equivalent body in another layout passes unless the seller re-serializes', async () => {
+    const s = await start();
+    const layout = '{ "orderLineId": "L-1", "orderId": "O-1", "businessId": "b\\u002d1", "activity": "newInstance" }';
+    expect((await post(s, signPayload(AK, layout, h.clock))).json).toMatchObject({ resultCode: '000000', instanceId: 'b-1' });
+    s.setFaults({ reserializedSignature: true });
+    expect((await post(s, signPayload(AK, layout.replace('L-1', 'L-2'), h.clock))).json).toEqual({ resultCode: '000001', resultMsg: 'bad-signature' });
+    s.setFaults({});
+    expect(s.faults).toEqual({});
+  });
+
+  it('starts with the switches it is given and changes them while it runs', async () => {
+    const s = await start({ faults: { noNonceCheck: true } });
+    const req = signRequest(AK, newInstance('000001', 'b1'), h.clock);
+    expect((await post(s, req)).json.resultCode).toBe('000000');
+    expect((await post(s, req)).json.resultCode).toBe('000000');
+    // Switched back on, it remembers nonces from now: the next use counts, the one after is a replay.
+    s.faults.noNonceCheck = false;
+    expect((await post(s, req)).json.resultCode).toBe('000000');
+    expect((await post(s, req)).json).toEqual({ resultCode: '000001', resultMsg: 'replayed' });
   });
 });
