@@ -5,8 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { newNonce, signPayload, signRequest, verifyBodySign, type SignedRequest } from '../domain/saas-signing';
+import { maskSecretsInText } from '../seller-client/mask';
+import { sendSigned } from '../seller-client/client';
 import { CHECKS, titleOf, type CheckId, type CheckResult, type CheckStatus, type ConformanceReport, type Exchange } from './checks';
-import { fetchTransport, type Transport } from './transport';
+
+/** How one prepared request goes out: the one seller client's low-level send, unless a test swaps it. */
+export type Transport = typeof sendSigned;
 
 export interface KitTarget { url: string; keyId: string; accessKey: string }
 
@@ -37,7 +41,8 @@ const STALE_BY_MS = 5 * 60_000;
 const MAX_SHOWN_BODY = 4096;
 
 type Json = Record<string, unknown>;
-interface Sent { ex: Exchange; json?: Json; code?: string; instanceId?: string; businessId?: string }
+/** A call as the kit judges it; `raw` is the reply body unmasked, for Body-Sign only. */
+interface Sent { ex: Exchange; raw?: string; json?: Json; code?: string; instanceId?: string; businessId?: string }
 
 const parse = (body?: string): Json | undefined => {
   try {
@@ -66,7 +71,7 @@ function otherLayout(body: Record<string, string>): string {
 
 export async function runConformance(target: KitTarget, o: KitOptions): Promise<ConformanceReport> {
   const startedAt = new Date();
-  const transport = o.transport ?? fetchTransport;
+  const transport = o.transport ?? sendSigned;
   const abandonAfter = o.abandonAfterMs ?? Math.max(3 * o.timeoutMs, o.timeoutMs + 10_000);
   const runId = o.runId ?? randomBytes(6).toString('hex').toUpperCase();
   const order = `KIT${runId}`;
@@ -81,12 +86,14 @@ export async function runConformance(target: KitTarget, o: KitOptions): Promise<
 
   async function send(label: string, req: { payload: string; query: Partial<SignedRequest['query']> }): Promise<Sent> {
     o.onProgress?.(label);
-    const reply = await transport(target.url, req, abandonAfter);
+    const { fault, body, ...reply } = await transport(target.url, req, abandonAfter);
     const shownUrl = new URL(target.url);
     for (const [k, v] of Object.entries(req.query)) if (v !== undefined) shownUrl.searchParams.set(k, v);
-    const ex: Exchange = { label, request: { url: shownUrl.toString(), body: req.payload }, reply: { ...reply, ...(reply.body !== undefined ? { body: reply.body.slice(0, MAX_SHOWN_BODY) } : {}) } };
-    const json = parse(reply.body);
-    const s: Sent = { ex, json, code: str(json?.resultCode), instanceId: str(json?.instanceId), businessId: str(parse(req.payload)?.businessId) };
+    // Credentials in replies (a ready instance's userName and password) are masked in everything the report shows.
+    const shown = body === undefined ? {} : { body: maskSecretsInText(body.slice(0, MAX_SHOWN_BODY)) };
+    const ex: Exchange = { label, request: { url: shownUrl.toString(), body: req.payload }, reply: { ...reply, ...shown, ...(fault ? { error: fault.message } : {}) } };
+    const json = parse(body);
+    const s: Sent = { ex, raw: body, json, code: str(json?.resultCode), instanceId: str(json?.instanceId), businessId: str(parse(req.payload)?.businessId) };
     all.push(s);
     return s;
   }
@@ -273,8 +280,8 @@ export async function runConformance(target: KitTarget, o: KitOptions): Promise<
   }
 
   function judgeBodySign() {
-    const answered = all.filter((s) => s.ex.reply.httpStatus !== undefined && s.ex.reply.body !== undefined);
-    const wrong = answered.filter((s) => s.ex.reply.bodySign && !verifyBodySign(target.accessKey, s.ex.reply.body!, s.ex.reply.bodySign));
+    const answered = all.filter((s) => s.ex.reply.httpStatus !== undefined && s.raw !== undefined);
+    const wrong = answered.filter((s) => s.ex.reply.bodySign && !verifyBodySign(target.accessKey, s.raw!, s.ex.reply.bodySign));
     const missing = answered.filter((s) => !s.ex.reply.bodySign);
     if (wrong.length) judge('body-sign', 'failed', `${wrong.length} of ${answered.length} replies carry a Body-Sign that does not match the body (the marketplace treats such a reply as failed)`, wrong.slice(0, 3));
     else if (missing.length) judge('body-sign', 'warning', `${missing.length} of ${answered.length} replies carry no Body-Sign; V2 allows it, but a signed reply proves it is yours`, missing.slice(0, 1));

@@ -3,7 +3,7 @@ import { z, type ZodType } from 'zod';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { interfaceMessages, products } from '../db/schema';
-import { signRequest, verifyBodySign } from '../domain/saas-signing';
+import { signRequest, verifyBodySign, type SignedRequest } from '../domain/saas-signing';
 import { createSecretBox } from '../domain/secret-box';
 import { OurFault, type SellerFault } from './faults';
 import { maskSecrets, maskSecretsInText } from './mask';
@@ -99,34 +99,48 @@ export function createSellerClient({ db, config }: { db: Db; config: Config }) {
 
 export type SellerClient = ReturnType<typeof createSellerClient>;
 
-/** The signed POST itself; `stored` is the reply as it may be kept (masked, bounded). */
-async function post<T>(url: string, accessKey: string, request: Record<string, string>, schema: ZodType<T>, timeoutMs: number): Promise<{ reply: SellerReply<T>; stored: string | null }> {
-  const { payload, query } = signRequest(accessKey, request, Date.now());
+/** A reply exactly as it came: status, the two headers that matter, the body (capped), or the transport's fault. */
+export interface RawReply { httpStatus?: number; contentType?: string; bodySign?: string; body?: string; latencyMs: number; fault?: SellerFault }
+
+/**
+ * POSTs prepared bytes with the given query parameters (those absent are not sent) and returns what
+ * came back, judging nothing. `call` uses it for every signed call; the conformance kit uses it to
+ * send deliberately broken ones (forged signature, stale timestamp, replayed nonce, tampered body).
+ */
+export async function sendSigned(url: string, req: { payload: string; query: Partial<SignedRequest['query']> }, timeoutMs: number): Promise<RawReply> {
   const target = new URL(url);
-  for (const [k, v] of Object.entries(query)) target.searchParams.set(k, v);
+  for (const [k, v] of Object.entries(req.query)) if (v !== undefined) target.searchParams.set(k, v);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   let httpStatus: number | undefined;
-  let raw: string;
-  let sign: string | null;
   try {
     const res = await fetch(target, {
-      method: 'POST', headers: { 'content-type': 'application/json;charset=utf-8' }, body: payload,
+      method: 'POST', headers: { 'content-type': 'application/json;charset=utf-8' }, body: req.payload,
       signal: AbortSignal.timeout(timeoutMs), redirect: 'error',
     });
     httpStatus = res.status;
-    sign = res.headers.get('body-sign');
-    raw = await readCapped(res, MAX_REPLY_BYTES);
+    const contentType = res.headers.get('content-type');
+    const bodySign = res.headers.get('body-sign');
+    const body = await readCapped(res, MAX_REPLY_BYTES);
+    return { httpStatus, body, latencyMs: elapsed(), ...(contentType ? { contentType } : {}), ...(bodySign ? { bodySign } : {}) };
   } catch (e) {
-    return { reply: { latencyMs: elapsed(), httpStatus, fault: transportFault(e, timeoutMs), signed: false }, stored: null };
+    return { latencyMs: elapsed(), httpStatus, fault: transportFault(e, timeoutMs) };
   }
-  const latencyMs = elapsed();
+}
+
+/** The signed POST itself; `stored` is the reply as it may be kept (masked, bounded). */
+async function post<T>(url: string, accessKey: string, request: Record<string, string>, schema: ZodType<T>, timeoutMs: number): Promise<{ reply: SellerReply<T>; stored: string | null }> {
+  const sent = await sendSigned(url, signRequest(accessKey, request, Date.now()), timeoutMs);
+  const { latencyMs, httpStatus } = sent;
+  if (sent.fault || sent.body === undefined) return { reply: { latencyMs, httpStatus, fault: sent.fault!, signed: false }, stored: null };
+  const raw = sent.body;
+  const sign = sent.bodySign;
   let json: unknown;
   let parsed = false;
   try { json = JSON.parse(raw); parsed = true; } catch { /* judged below */ }
   const stored = parsed ? JSON.stringify(maskSecrets(json)) : maskSecretsInText(raw);
   const base = { latencyMs, httpStatus, signed: false };
-  if (httpStatus !== 200) return { reply: { ...base, fault: { kind: 'http-status', status: httpStatus, message: `HTTP ${httpStatus}` } }, stored };
+  if (httpStatus !== 200) return { reply: { ...base, fault: { kind: 'http-status', status: httpStatus!, message: `HTTP ${httpStatus}` } }, stored };
   if (sign && !verifyBodySign(accessKey, raw, sign)) return { reply: { ...base, fault: { kind: 'bad-body-sign', message: 'the Body-Sign header does not match the body' } }, stored };
   const signed = !!sign;
   if (!parsed) return { reply: { ...base, signed, fault: { kind: 'unparseable', message: 'unparseable response body' } }, stored };
