@@ -69,10 +69,32 @@ const schema = z.object({
   S3_FORCE_PATH_STYLE: bool.default(true),
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /**
+   * DEMO ONLY, never in production: the long durations become minutes (DEMO_DEFAULTS) so that every path can
+   * be tried at once. Start-up warns while it is on, and /healthz says so.
+   */
+  DEMO_FAST: bool.default(false),
+  /** Demo only (needs DEMO_FAST): a review deadline's working day lasts this many seconds, holidays and weekends ignored. */
+  DEMO_WORKING_DAY_SECONDS: z.coerce.number().int().min(1).max(86_400).optional(),
   /** Runs worker and API in one process; `make start` does, docker-compose runs them apart. */
   RUN_WORKER: bool.default(true),
   RUN_API: bool.default(true),
-}).refine((c) => c.ARTIFACT_STORE !== 's3' || c.S3_BUCKET, { path: ['S3_BUCKET'], message: 'is required when ARTIFACT_STORE=s3' });
+}).refine((c) => c.ARTIFACT_STORE !== 's3' || c.S3_BUCKET, { path: ['S3_BUCKET'], message: 'is required when ARTIFACT_STORE=s3' })
+  .refine((c) => c.DEMO_FAST || c.DEMO_WORKING_DAY_SECONDS === undefined, { path: ['DEMO_WORKING_DAY_SECONDS'], message: 'is for demos only: set DEMO_FAST=1 too' });
+
+/**
+ * What DEMO_FAST=1 changes, unless a variable is set explicitly: three working days become three minutes,
+ * three hours of provisioning retries become three minutes of retries every 20 s.
+ */
+export const DEMO_DEFAULTS: Record<string, string> = {
+  DEMO_WORKING_DAY_SECONDS: '60',
+  PROVISION_RETRY_INTERVAL_MS: '20000',
+  PROVISION_RETRY_WINDOW_MS: '180000',
+  PROVISION_POLL_INTERVAL_MS: '5000',
+  PROVISION_POLL_WINDOW_MS: '60000',
+  PROVISION_IDLE_MS: '3600000',
+  INTAKE_SWEEP_SECONDS: '5',
+};
 
 export type Config = z.infer<typeof schema>;
 
@@ -86,7 +108,8 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset": shells and compose files often export VAR= .
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = schema.safeParse(cleaned);
+  const demo = cleaned.DEMO_FAST === '1' || cleaned.DEMO_FAST === 'true';
+  const parsed = schema.safeParse(demo ? { ...DEMO_DEFAULTS, ...cleaned } : cleaned);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }

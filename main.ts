@@ -9,7 +9,8 @@ import { createReviewIntake } from './api/review-intake';
 import { runSweeps } from './api/sweeps';
 import { ensureDialTestSchedule } from './api/schedules';
 import { ConfigError, loadConfig, type Config } from './config';
-import { missingCalendarYears } from './db/calendar';
+import { calendarWarning, DEMO_WARNING } from './api/health';
+import { incompleteCalendarYears } from './db/calendar';
 import { openDatabase } from './db/client';
 import { createLogger, installTemporalLogging } from './logging';
 import { createWorker } from './worker';
@@ -32,9 +33,8 @@ export async function run(config: Config) {
   installTemporalLogging(log);
   const database = await openDatabase({ url: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
   log.info({ database: database.kind }, 'database ready');
-  for (const year of await missingCalendarYears(database.db)) {
-    log.warn(`the working-day calendar has no ${year} holidays: enter the State Council's schedule with PUT /v1/calendar/{date} (docs/decisions/003-working-days.md)`);
-  }
+  for (const year of await incompleteCalendarYears(database.db)) log.warn(calendarWarning(year));
+  if (config.DEMO_FAST) log.warn(DEMO_WARNING);
 
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;

@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { loadWorkingCalendar } from '../db/calendar';
 import { applicationRevisions, merchantApplications, merchants, reviewEvents } from '../db/schema';
@@ -25,7 +26,9 @@ async function loadApplication(tx: Tx | Db, applicationId: string) {
 }
 
 /** Database side of the merchant-review workflow. Every function is idempotent under retries. */
-export function createReviewActivities({ db }: { db: Db }) {
+export function createReviewActivities({ db, config }: { db: Db; config?: Pick<Config, 'DEMO_WORKING_DAY_SECONDS'> }) {
+  // DEMO_FAST only (config.ts): a working day lasts seconds, so an overdue case can be seen in minutes.
+  const demoDayMs = config?.DEMO_WORKING_DAY_SECONDS ? config.DEMO_WORKING_DAY_SECONDS * 1000 : undefined;
   return {
     async openRound(a: { applicationId: string; round: number; openedAt: number; workingDays: number }): Promise<{ deadline: number }> {
       return db.transaction(async (tx) => {
@@ -34,7 +37,8 @@ export function createReviewActivities({ db }: { db: Db }) {
           .where(and(eq(reviewEvents.applicationId, a.applicationId), eq(reviewEvents.eventKey, key)));
         // After a retry the deadline stays the one first computed, even if the calendar changed since.
         if (done) return { deadline: Number(done.data.deadline) };
-        const deadline = workingDayDeadline(new Date(a.openedAt), a.workingDays, await loadWorkingCalendar(tx as unknown as Db)).getTime();
+        const deadline = demoDayMs ? a.openedAt + a.workingDays * demoDayMs
+          : workingDayDeadline(new Date(a.openedAt), a.workingDays, await loadWorkingCalendar(tx as unknown as Db)).getTime();
         await tx.update(merchantApplications)
           .set({ deadline: new Date(deadline), overdue: false, updatedAt: new Date(a.openedAt) })
           .where(and(eq(merchantApplications.id, a.applicationId), eq(merchantApplications.round, a.round)));

@@ -8,6 +8,7 @@ import swaggerUi from 'swagger-ui-express';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { authenticate } from './auth';
+import { createHealth } from './health';
 import { notFoundHandler, problemHandler } from './problem';
 import { createOrderService, type OrderService } from './order-service';
 import { createReviewService, type ReviewService } from './review-service';
@@ -73,7 +74,8 @@ export function createApp(deps: AppDeps) {
     info: { title: 'Marketplace back end', version: '0.1.0', description: 'Long-running marketplace processes on Temporal. Errors are application/problem+json (RFC 9457).' },
     servers: [{ url: '/' }],
   });
-  app.get('/healthz', (_req, res) => { res.json({ ok: true }); });
+  const health = createHealth(deps.db, deps.config);
+  app.get('/healthz', async (_req, res) => { res.json(await health()); });
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'Marketplace API' }));
   // Routes carry their full /v1 paths (they are also the OpenAPI paths); every one of them needs a key.

@@ -1,7 +1,7 @@
-import { and, asc, gte, lte } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import type { WorkingCalendar } from '../domain/working-days';
 import type { Db } from './client';
-import { calendarDays } from './schema';
+import { calendarDays, calendarYears } from './schema';
 
 export async function loadWorkingCalendar(db: Db): Promise<WorkingCalendar> {
   const rows = await db.select({ date: calendarDays.date, kind: calendarDays.kind }).from(calendarDays);
@@ -15,18 +15,31 @@ export async function listCalendarDays(db: Db) {
   return db.select().from(calendarDays).orderBy(asc(calendarDays.date));
 }
 
-/**
- * Years a deadline may fall in soon that have no holiday entries: this year, and from October on the
- * next (the State Council publishes it around November). Deadlines there would count only weekends.
- */
-export async function missingCalendarYears(db: Db, now = new Date()): Promise<number[]> {
+/** Years a deadline may fall in soon: this one, and from October on the next (the State Council publishes it around November). */
+export function comingYears(now = new Date()): number[] {
   const year = now.getUTCFullYear();
-  const years = now.getUTCMonth() >= 9 ? [year, year + 1] : [year];
-  const missing: number[] = [];
-  for (const y of years) {
-    const rows = await db.select({ date: calendarDays.date }).from(calendarDays)
-      .where(and(gte(calendarDays.date, `${y}-01-01`), lte(calendarDays.date, `${y}-12-31`))).limit(1);
-    if (rows.length === 0) missing.push(y);
-  }
-  return missing;
+  return now.getUTCMonth() >= 9 ? [year, year + 1] : [year];
+}
+
+/**
+ * Coming years that no operator has marked complete (decision 011). Deadlines there count only weekends
+ * and the days entered so far, so start-up warns and /healthz names them until someone does.
+ */
+export async function incompleteCalendarYears(db: Db, now = new Date()): Promise<number[]> {
+  const years = comingYears(now);
+  const done = await db.select({ year: calendarYears.year }).from(calendarYears).where(inArray(calendarYears.year, years));
+  return years.filter((y) => !done.some((d) => d.year === y));
+}
+
+/** One year of the calendar: whether it is marked complete, and how many days are entered for it. */
+export async function calendarYear(db: Db, year: number) {
+  const [marked] = await db.select().from(calendarYears).where(eq(calendarYears.year, year));
+  const [counts] = await db.select({
+    holidays: sql<number>`count(*) filter (where ${calendarDays.kind} = 'holiday')`.mapWith(Number),
+    workdays: sql<number>`count(*) filter (where ${calendarDays.kind} = 'workday')`.mapWith(Number),
+  }).from(calendarDays).where(and(gte(calendarDays.date, `${year}-01-01`), lte(calendarDays.date, `${year}-12-31`)));
+  return {
+    year, complete: !!marked, completedAt: marked?.completedAt.toISOString() ?? null, completedBy: marked?.completedBy ?? null,
+    holidays: counts?.holidays ?? 0, workdays: counts?.workdays ?? 0,
+  };
 }

@@ -113,6 +113,16 @@ export const calendarDays = pgTable('calendar_days', {
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 
+/**
+ * A year of the working-day calendar counts as entered only once an operator marks it complete, after
+ * entering its holidays and make-up days; until then start-up warns and /healthz names it (decision 011).
+ */
+export const calendarYears = pgTable('calendar_years', {
+  year: integer('year').primaryKey(),
+  completedAt: ts('completed_at').notNull().defaultNow(),
+  completedBy: text('completed_by'),
+});
+
 /** Every message sent to a party, on any channel. In-site messages live only here. */
 export const notifications = pgTable(
   'notifications',

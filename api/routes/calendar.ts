@@ -1,9 +1,10 @@
-import { and, asc, eq, gte, lte } from 'drizzle-orm';
+import { and, asc, eq, gte, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { calendarDays } from '../../db/schema';
+import { calendarYear } from '../../db/calendar';
+import { calendarDays, calendarYears } from '../../db/schema';
 import { ISO_DATE } from '../../domain/working-days';
 import type { RouteContext } from '../app';
-import { notFound } from '../problem';
+import { notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 
 const date = z.string().regex(ISO_DATE, 'must be a date YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'no such date');
@@ -43,6 +44,53 @@ export function calendarRoutes({ router, registry, db }: RouteContext) {
       const [row] = await db.delete(calendarDays).where(eq(calendarDays.date, params.date)).returning();
       if (!row) throw notFound(`calendar day ${params.date}`);
       return { body: { date: row.date, kind: row.kind, name: row.name } };
+    },
+  });
+
+  const yearParam = z.strictObject({ year: z.string().regex(/^20\d\d$/, 'must be a year 2000–2099').transform(Number) });
+  const yearView = z.object({
+    year: z.number().int(), complete: z.boolean(), completedAt: z.string().nullable(), completedBy: z.string().nullable(),
+    holidays: z.number().int(), workdays: z.number().int(),
+  }).meta({ id: 'CalendarYear' });
+
+  defineRoute(router, registry, {
+    method: 'get', path: '/v1/calendar/years', tag: 'Working-day calendar', roles: ['buyer', 'seller', 'operator'],
+    summary: 'Every year that has entries or is marked complete, with its counts. A year counts as entered only when marked complete.',
+    query: z.strictObject({}),
+    responses: { 200: { description: 'Years', schema: z.object({ items: z.array(yearView) }) } },
+    handler: async () => {
+      const days = await db.selectDistinct({ year: sql<number>`cast(substr(${calendarDays.date}, 1, 4) as integer)`.mapWith(Number) }).from(calendarDays);
+      const marked = await db.select({ year: calendarYears.year }).from(calendarYears);
+      const years = [...new Set([...days, ...marked].map((r) => r.year))].sort();
+      return { body: { items: await Promise.all(years.map((y) => calendarYear(db, y))) } };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'put', path: '/v1/calendar/years/:year', tag: 'Working-day calendar', roles: ['operator'],
+    summary: "Mark a year's calendar complete once its holidays and make-up days are entered; until then start-up warns and /healthz names the year.",
+    params: yearParam, body: z.strictObject({}),
+    responses: {
+      200: { description: 'The year, marked complete', schema: yearView },
+      422: { description: 'No holidays are entered for the year yet', schema: problemSchema },
+    },
+    handler: async ({ principal, params }) => {
+      const before = await calendarYear(db, params.year);
+      // A year without a single holiday was not entered: every real year has statutory holidays.
+      if (before.holidays === 0) throw new Problem(422, 'Unprocessable Content', `no holidays are entered for ${params.year}: enter them with PUT /v1/calendar/{date} first`);
+      await db.insert(calendarYears).values({ year: params.year, completedBy: principal.id }).onConflictDoNothing();
+      return { body: await calendarYear(db, params.year) };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'delete', path: '/v1/calendar/years/:year', tag: 'Working-day calendar', roles: ['operator'],
+    summary: 'Reopen a year (for example while a revised notice is entered): it counts as not entered again.', params: yearParam,
+    responses: { 200: { description: 'The year, reopened', schema: yearView }, 404: { description: 'Not marked complete', schema: problemSchema } },
+    handler: async ({ params }) => {
+      const [row] = await db.delete(calendarYears).where(eq(calendarYears.year, params.year)).returning();
+      if (!row) throw notFound(`a completed calendar year ${params.year}`);
+      return { body: await calendarYear(db, params.year) };
     },
   });
 }

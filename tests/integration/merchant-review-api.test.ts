@@ -1,7 +1,7 @@
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applicationRevisions, merchantApplications, merchants } from '../../db/schema';
-import { missingCalendarYears } from '../../db/calendar';
+import { incompleteCalendarYears } from '../../db/calendar';
 import { applicationInput } from '../support/fixtures';
 import { startSystem, type System } from '../support/system';
 
@@ -190,12 +190,35 @@ describe('seller onboarding over HTTP with PostgreSQL and the dev server', () =>
     expect((await s.call('DELETE', '/v1/calendar/2027-02-08', { key: operator.key })).status).toBe(404);
   });
 
-  it('names the coming year whose holidays nobody has entered yet, until an operator enters them', async () => {
-    expect(await missingCalendarYears(s.db, new Date('2026-05-01T00:00:00Z'))).toEqual([]);
-    expect(await missingCalendarYears(s.db, new Date('2026-11-29T00:00:00Z'))).toEqual([2027]);
-    expect(await missingCalendarYears(s.db, new Date('2028-03-01T00:00:00Z'))).toEqual([2028]);
+  it('counts a calendar year as entered only once an operator marks it complete, and says so at /healthz until then', async () => {
+    const nov2026 = new Date('2026-11-29T00:00:00Z');
+    expect(await incompleteCalendarYears(s.db, new Date('2026-05-01T00:00:00Z'))).toEqual([]);
+    expect(await incompleteCalendarYears(s.db, nov2026)).toEqual([2027]);
+    expect(await incompleteCalendarYears(s.db, new Date('2028-03-01T00:00:00Z'))).toEqual([2028]);
+    // A single day entered is not the year entered.
     expect((await s.call('PUT', '/v1/calendar/2027-01-01', { key: operator.key, body: { kind: 'holiday', name: "New Year's Day" } })).status).toBe(200);
-    expect(await missingCalendarYears(s.db, new Date('2026-11-29T00:00:00Z'))).toEqual([]);
+    expect(await incompleteCalendarYears(s.db, nov2026)).toEqual([2027]);
+    const health = await s.call('GET', '/healthz');
+    expect(health.json).toMatchObject({ ok: true, demoFast: false });
+    // /healthz speaks for the real clock: the year named is whichever coming year is still open now.
+    expect(health.json.calendar.incompleteYears).toEqual(await incompleteCalendarYears(s.db));
+    expect(health.json.warnings.join(' ')).toContain('PUT /v1/calendar/years/');
+
+    // Marking needs holidays entered, an operator, and a real year.
+    expect((await s.call('PUT', '/v1/calendar/years/2031', { key: operator.key, body: {} })).status).toBe(422);
+    expect((await s.call('PUT', '/v1/calendar/years/2027', { key: alice.key, body: {} })).status).toBe(403);
+    expect((await s.call('PUT', '/v1/calendar/years/27', { key: operator.key, body: {} })).status).toBe(400);
+    const marked = await s.call('PUT', '/v1/calendar/years/2027', { key: operator.key, body: {} });
+    expect(marked.status).toBe(200);
+    expect(marked.json).toMatchObject({ year: 2027, complete: true, completedBy: operator.id, holidays: 1, workdays: 0 });
+    expect(await incompleteCalendarYears(s.db, nov2026)).toEqual([]);
+    const years = (await s.call('GET', '/v1/calendar/years', { key: alice.key })).json.items;
+    expect(years.map((y: { year: number; complete: boolean }) => [y.year, y.complete])).toEqual([[2025, true], [2026, true], [2027, true]]);
+
+    // Reopened (a revised notice), it is missing again.
+    expect((await s.call('DELETE', '/v1/calendar/years/2027', { key: operator.key })).json.complete).toBe(false);
+    expect((await s.call('DELETE', '/v1/calendar/years/2027', { key: operator.key })).status).toBe(404);
+    expect(await incompleteCalendarYears(s.db, nov2026)).toEqual([2027]);
     expect((await s.call('DELETE', '/v1/calendar/2027-01-01', { key: operator.key })).status).toBe(200);
   });
 });

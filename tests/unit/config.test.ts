@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       LOG_FORMAT: 'json',
+      DEMO_FAST: false,
       PGLITE_DIR: '.data/pglite',
       TEMPORAL_ADDRESS: '127.0.0.1:7233',
       TEMPORAL_NAMESPACE: 'default',
@@ -131,5 +132,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ OPS_SUPERVISOR_EMAILS: 'a@example.com' }).OPS_SUPERVISOR_EMAILS).toEqual(['a@example.com']);
     expect(loadConfig({ OPS_SUPERVISOR_EMAILS: ' a@example.com, b@example.org ,,c@example.net, ' }).OPS_SUPERVISOR_EMAILS)
       .toEqual(['a@example.com', 'b@example.org', 'c@example.net']);
+  });
+
+  it('DEMO_FAST turns three working days and three hours into minutes, explicit values still win', () => {
+    const demo = loadConfig({ DEMO_FAST: '1' });
+    expect(demo).toMatchObject({ DEMO_FAST: true, DEMO_WORKING_DAY_SECONDS: 60, PROVISION_RETRY_INTERVAL_MS: 20_000, PROVISION_RETRY_WINDOW_MS: 180_000 });
+    expect(demo.REVIEW_WORKING_DAYS * demo.DEMO_WORKING_DAY_SECONDS!).toBe(180);
+    expect(loadConfig({ DEMO_FAST: 'true', PROVISION_RETRY_WINDOW_MS: '60000' }).PROVISION_RETRY_WINDOW_MS).toBe(60_000);
+    expect(loadConfig({}).DEMO_WORKING_DAY_SECONDS).toBeUndefined();
+  });
+
+  it('refuses demo durations without DEMO_FAST, so production cannot get them by accident', () => {
+    expect(configError({ DEMO_WORKING_DAY_SECONDS: '60' }).problems).toEqual(['DEMO_WORKING_DAY_SECONDS: is for demos only: set DEMO_FAST=1 too']);
   });
 });
