@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialTestCases, dialTestRuns, products } from '../../db/schema';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
 import { seedSaasProduct } from '../support/catalog';
+import { recordHistory } from '../support/replay';
 import { addDays, cst, HOUR, startReviewHarness, type ReviewHarness } from '../support/review-harness';
 
 const KEY = 'dial-test-seller-access-key';
@@ -63,5 +64,7 @@ describe('dial tests on the time-skipping server', () => {
     expect(await frozen(upOnDay2)).toBe(false);
     expect(h.inbox.mails.filter((m) => m.subject.includes(alwaysDown) && m.subject.includes('frozen'))).toHaveLength(1);
     expect(h.inbox.mails.filter((m) => m.subject.includes(alwaysDown) && m.subject.includes('Dial test failed'))).toHaveLength(10);
+    await recordHistory(h.env.client.workflow.getHandle('dial-4-15'), 'failing-and-frozen');
+    await recordHistory(h.env.client.workflow.getHandle('dial-2-9'), 'one-passes-one-fails');
   });
 });

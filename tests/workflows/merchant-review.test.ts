@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applicationRevisions, merchants, notifications, reviewEvents } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { approveUpdate, rejectUpdate, resubmitUpdate, reviewStateQuery } from '../../workflows/merchant-review-messages';
+import { recordHistory } from '../support/replay';
 import { addDays, cst, DAY, HOUR, nextWeekday, startReviewHarness, type ReviewHarness } from '../support/review-harness';
 
 let h: ReviewHarness;
@@ -62,6 +63,8 @@ describe('merchant review on the time-skipping server', () => {
     const decided = await handle.executeUpdate(approveUpdate, { args: [{ operatorId: h.operator }] });
     expect(decided.status).toBe('approved');
     expect((await events(id)).map((e) => e.type)).toEqual(['round_opened', 'overdue', 'approved']);
+    await handle.result();
+    await recordHistory(handle, 'overdue-then-approved');
   });
 
   it('an approval before the deadline activates the seller and tells the applicant by e-mail, SMS and in-site message', async () => {
@@ -73,6 +76,7 @@ describe('merchant review on the time-skipping server', () => {
     const state = await handle.executeUpdate(approveUpdate, { args: [{ operatorId: h.operator, note: 'welcome' }] });
     expect(state.status).toBe('approved');
     expect(await handle.result()).toMatchObject({ status: 'approved', merchantId: state.merchantId });
+    await recordHistory(handle, 'approved');
 
     const [merchant] = await h.db.select().from(merchants).where(eq(merchants.id, state.merchantId!));
     expect(merchant).toMatchObject({ status: 'active', ownerPrincipalId: h.applicant });
@@ -122,6 +126,7 @@ describe('merchant review on the time-skipping server', () => {
     await h.skipTo(cst(addDays(monday, 9)) + 1000);
     await until(async () => (await h.application(id)).overdue, 'round 2 overdue');
     expect((await events(id)).map((e) => `${e.round}:${e.type}`)).toEqual(['1:round_opened', '1:rejected', '2:resubmitted', '2:round_opened', '2:overdue']);
+    await recordHistory(handle, 'rejected-resubmitted-overdue');
   });
 
   it('a rejected case that is not resubmitted within the window closes as expired', async () => {
@@ -133,6 +138,7 @@ describe('merchant review on the time-skipping server', () => {
     expect((await handle.query(reviewStateQuery)).status).toBe('rejected');
     expect(await handle.result()).toMatchObject({ status: 'expired' });
     expect((await h.application(id)).status).toBe('expired');
+    await recordHistory(handle, 'expired');
   });
 
   it('goes on after the worker stops while the case waits, and duplicates nothing', async () => {

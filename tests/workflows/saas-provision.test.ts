@@ -8,6 +8,7 @@ import {
 } from '../../workflows/saas-provision-messages';
 import { seedSaasProduct } from '../support/catalog';
 import { balance as balanceOf, expectLedgerBalanced } from '../support/ledger';
+import { recordHistory } from '../support/replay';
 import { HOUR, startReviewHarness, type ReviewHarness } from '../support/review-harness';
 
 const ACCESS_KEY = 'seller-access-key-for-tests';
@@ -76,6 +77,7 @@ describe('SaaS provisioning against the reference seller on the time-skipping se
     expect(restarted.status).toBe('delivered');
     expect(calls(line.id)).toHaveLength(61);
     expect(await lineRow(line.id)).toMatchObject({ status: 'delivered' });
+    await recordHistory(handle, 'retries-exhausted-restart-delivered');
   });
 
   it('a manual delivery completes the order', async () => {
@@ -97,6 +99,7 @@ describe('SaaS provisioning against the reference seller on the time-skipping se
     expect(await balance(buyer)).toBe(50_000);
     expect(await lineRow(line.id)).toMatchObject({ status: 'failed' });
     expect((await h.db.select().from(orders).where(eq(orders.id, line.orderId)))[0]!.status).toBe('failed');
+    await recordHistory(handle, 'refused-000106');
   });
 
   it('000004 followed by polling queryInstance delivers the order', async () => {
@@ -108,6 +111,7 @@ describe('SaaS provisioning against the reference seller on the time-skipping se
       const polls = await h.db.select().from(interfaceMessages).where(and(eq(interfaceMessages.orderLineId, line.id), eq(interfaceMessages.activity, 'queryInstance')));
       expect(polls.length).toBeGreaterThanOrEqual(1);
       expect(polls.at(-1)!.outcome).toBe('success');
+      await recordHistory(handle, 'async-polled-delivered');
     } finally {
       seller.setMode('sync');
     }
@@ -142,6 +146,7 @@ describe('SaaS provisioning against the reference seller on the time-skipping se
     expect(await balance(buyer)).toBe(50_000);
     await expect(handle.executeUpdate(cancelUpdate, { args: [{ buyerId: buyer }] })).rejects.toThrow();
     expect(await lineRow(line.id)).toMatchObject({ status: 'cancelled' });
+    await recordHistory(handle, 'cancelled-after-retries');
     seller.faults.downUntil = undefined;
   });
 });
