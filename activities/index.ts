@@ -2,8 +2,10 @@ import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { createNotifyActivities, createTransports, type Transports } from './notify';
 import { createDialTestActivities } from './dial-tests';
+import { classifyFailures } from './failures';
 import { createProvisionActivities } from './provision';
 import { createReviewActivities } from './review';
+import { createStuckActivities } from './stuck';
 
 export interface ActivityDeps {
   db: Db;
@@ -12,12 +14,17 @@ export interface ActivityDeps {
   transports?: Transports;
 }
 
-/** All activities the worker registers, built from their dependencies. */
+/**
+ * All activities the worker registers, built from their dependencies. Every error they throw is
+ * classified (activities/failures.ts): typed and non-retryable when a retry cannot help, free of SQL
+ * parameters always.
+ */
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return classifyFailures({
     ...createReviewActivities(deps),
     ...createProvisionActivities(deps),
     ...createDialTestActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
-  };
+    ...createStuckActivities(deps),
+  });
 }

@@ -33,6 +33,10 @@ const templates: Record<string, (v: Vars) => { subject: string; body: string }> 
     subject: `Trading in product ${str(v.productId)} is frozen`,
     body: `Dial tests of product ${str(v.productId)} failed on ${str(v.days)} consecutive days, so it is hidden and cannot be bought until an operator lifts the freeze.`,
   }),
+  'process.stuck': (v) => ({
+    subject: `Process ${str(v.workflowId)} is stuck on our side`,
+    body: `The process ${str(v.workflowId)} (${str(v.subjectId)}) cannot go on: step ${str(v.step)} failed with ${str(v.failureType)}: ${str(v.message)}.\nIt re-checks by itself; once the cause is fixed, retry it with POST /v1/stuck-processes/${str(v.workflowId)}/retry or find it in the Web UI with Stuck = true.`,
+  }),
   'review.overdue': (v) => ({
     subject: `Review ${str(v.applicationId)} is overdue`,
     body: `The ${str(v.kind)} review ${str(v.applicationId)} (round ${str(v.round)}) passed its deadline ${str(v.deadline)} without a decision.`,

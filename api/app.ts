@@ -23,6 +23,7 @@ import { merchantApplicationRoutes } from './routes/merchant-applications';
 import { merchantRoutes } from './routes/merchants';
 import { messageRoutes } from './routes/messages';
 import { reviewRoutes } from './routes/reviews';
+import { stuckProcessRoutes } from './routes/stuck-processes';
 
 /** `intake`: pass the process's one intake so main.ts can run its sweep and drain it on shutdown. */
 export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger; intake?: ReviewIntake }
@@ -68,6 +69,7 @@ export function createApp(deps: AppDeps) {
   openApiRoutes(ctx);
   dialTestRoutes(ctx);
   ledgerRoutes(ctx);
+  stuckProcessRoutes(ctx);
 
   const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

@@ -13,6 +13,7 @@ import { shanghaiDate } from '../domain/working-days';
 import { saasProvisionWorkflowId, PROVISION_SA, type ProvisionInput } from '../workflows/saas-provision-messages';
 import { SA } from '../workflows/merchant-review-messages';
 import { Problem } from './problem';
+import { withTemporalDeadline } from './updates';
 
 type Order = typeof orders.$inferSelect;
 type Line = typeof orderLines.$inferSelect;
@@ -39,14 +40,14 @@ export function createOrderService({ db, temporal, config, logger }: { db: Db; t
     const saas = lines.length ? await db.select({ id: products.id }).from(products).where(and(inArray(products.id, lines.map((l) => l.productId)), eq(products.deliveryType, 'saas'))) : [];
     const saasIds = new Set(saas.map((p) => p.id));
     for (const line of lines.filter((l) => l.status === 'processing' && saasIds.has(l.productId))) {
-      await temporal.workflow.start('saasProvision', {
+      await withTemporalDeadline(temporal, () => temporal.workflow.start('saasProvision', {
         workflowId: saasProvisionWorkflowId(line.id), taskQueue: config.TEMPORAL_TASK_QUEUE, args: [provisionInput(line)],
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING, workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         staticSummary: `SaaS provisioning of order line ${line.id}`,
         typedSearchAttributes: [
           { key: PROVISION_SA.status, value: 'calling' }, { key: PROVISION_SA.productId, value: line.productId }, { key: SA.merchantId, value: line.merchantId },
         ],
-      }).catch((e: Error) => { if (e.name !== 'WorkflowExecutionAlreadyStartedError') throw e; });
+      })).catch((e: Error) => { if (e.name !== 'WorkflowExecutionAlreadyStartedError') throw e; });
       await markStarted(db, orderLines, line.id, new Date());
     }
   }

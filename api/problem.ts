@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ZodError } from 'zod';
 import { OurFault } from '../seller-client/faults';
+import { isTransientDbError } from '../db/errors';
+import { isTemporalUnavailable } from './temporal-errors';
 
 export interface FieldError { field: string; message: string }
 
@@ -11,10 +13,15 @@ export class Problem extends Error {
     public readonly title: string,
     public readonly detail?: string,
     public readonly errors?: FieldError[],
+    /** Seconds for a Retry-After header (503: try again then). */
+    public readonly retryAfter?: number,
   ) {
     super(detail ?? title);
   }
 }
+
+/** Something we depend on (the database, Temporal) is away for now: 503 with Retry-After. */
+export const unavailable = (detail: string, retryAfter = 5) => new Problem(503, 'Service Unavailable', detail, undefined, retryAfter);
 
 export const notFound = (what: string) => new Problem(404, 'Not Found', `${what} not found`);
 export const conflict = (detail: string) => new Problem(409, 'Conflict', detail);
@@ -26,6 +33,7 @@ export function validationProblem(where: 'body' | 'query' | 'path' | 'header', e
 }
 
 function send(res: Parameters<RequestHandler>[1], p: Problem, instance: string) {
+  if (p.retryAfter !== undefined) res.setHeader('Retry-After', String(p.retryAfter));
   res.status(p.status).type('application/problem+json').json({
     type: 'about:blank', title: p.title, status: p.status, detail: p.detail, instance,
     ...(p.errors ? { errors: p.errors } : {}),
@@ -44,6 +52,9 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   // body-parser's errors: malformed JSON, too large, wrong charset.
   const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
   if (status < 500) return send(res, new Problem(status, status === 413 ? 'Payload Too Large' : 'Bad Request', String(err.message ?? err)), req.originalUrl);
+  // A database or Temporal that is away is not a bug: the client may try again shortly.
+  if (isTransientDbError(err)) return send(res, unavailable('the database is unavailable; try again shortly'), req.originalUrl);
+  if (isTemporalUnavailable(err)) return send(res, unavailable('the process engine is unavailable; try again shortly'), req.originalUrl);
   req.log?.error({ err }, 'unhandled error');
   send(res, new Problem(500, 'Internal Server Error', 'an unexpected error occurred; the request id names it in the logs'), req.originalUrl);
 };

@@ -7,6 +7,7 @@ import type { Db } from '../db/client';
 import { merchantApplications } from '../db/schema';
 import { markStarted, notStarted, SWEEP_GRACE_MS } from '../db/workflow-started';
 import { SA, type MerchantReviewInput } from '../workflows/merchant-review-messages';
+import { withTemporalDeadline } from './updates';
 
 type Application = typeof merchantApplications.$inferSelect;
 type StartFields = Pick<Application, 'id' | 'kind' | 'merchantId' | 'workflowId' | 'openedAt'>;
@@ -48,7 +49,7 @@ export function createReviewIntake({ db, temporal, config, logger }: { db: Db; t
    */
   async function start(app: StartFields, opts: { markLater?: boolean } = {}): Promise<Date> {
     try {
-      await temporal.workflow.start('merchantReview', reviewStartOptions(app, config));
+      await withTemporalDeadline(temporal, () => temporal.workflow.start('merchantReview', reviewStartOptions(app, config)));
     } catch (e) {
       // A closed run under this id: the case's workflow ran already, nothing to start.
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
@@ -13,7 +14,7 @@ import {
 import type { Principal } from './auth';
 import { conflict, notFound } from './problem';
 import { createReviewIntake, type ReviewIntake } from './review-intake';
-import { runUpdate } from './updates';
+import { RefusedByWorkflow, runUpdate } from './updates';
 
 type Application = typeof merchantApplications.$inferSelect;
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -110,18 +111,22 @@ export function createReviewService({ db, temporal, config, logger, intake = cre
     return db.select().from(reviewEvents).where(eq(reviewEvents.applicationId, id)).orderBy(asc(reviewEvents.at), asc(reviewEvents.id));
   }
 
-  /** Delivers an Update; a case accepted a moment ago whose workflow is not there yet gets it started first. */
-  const update = <T>(id: string, run: () => Promise<T>) => runUpdate(`application ${id}`, async () => {
+  /**
+   * Delivers an Update (api/updates.ts: 202 when it takes longer than a few seconds); a case accepted a
+   * moment ago whose workflow is not there yet gets it started first.
+   */
+  async function update<T, A extends [unknown, ...unknown[]]>(id: string, def: UpdateDefinition<T, A>, args: A) {
+    const send = () => runUpdate(temporal, `application ${id}`, handle(id), def, args);
     try {
-      return await run();
+      return await send();
     } catch (e) {
-      if ((e as Error)?.name !== 'WorkflowNotFoundError') throw e;
+      if (!(e instanceof RefusedByWorkflow && e.noProcess)) throw e;
       const app = await get(id);
       if (!app || app.workflowStartedAt) throw e;
       await intake.start(app);
-      return run();
+      return send();
     }
-  });
+  }
 
   return {
     get, visible, history, intake,
@@ -155,11 +160,9 @@ export function createReviewService({ db, temporal, config, logger, intake = cre
       return db.select().from(merchantApplications).where(where).orderBy(...order).limit(q.limit).offset(q.offset);
     },
 
-    approve: (id: string, operatorId: string, note?: string) =>
-      update(id, () => handle(id).executeUpdate(approveUpdate, { args: [{ operatorId, ...(note ? { note } : {}) }] })),
+    approve: (id: string, operatorId: string, note?: string) => update(id, approveUpdate, [{ operatorId, ...(note ? { note } : {}) }]),
 
-    reject: (id: string, operatorId: string, reasons: string[]) =>
-      update(id, () => handle(id).executeUpdate(rejectUpdate, { args: [{ operatorId, reasons }] })),
+    reject: (id: string, operatorId: string, reasons: string[]) => update(id, rejectUpdate, [{ operatorId, reasons }]),
 
     /** Stages the new version of the application, then asks the workflow to take it as its next round. */
     async resubmit(p: Principal, app: Application, payload: Record<string, unknown>) {
@@ -167,9 +170,11 @@ export function createReviewService({ db, temporal, config, logger, intake = cre
       const revisionId = newId('RV');
       await db.insert(applicationRevisions).values({ id: revisionId, applicationId: app.id, payload });
       try {
-        await update(app.id, () => handle(app.id).executeUpdate(resubmitUpdate, { args: [{ applicantId: p.id, revisionId }] }));
+        return await update(app.id, resubmitUpdate, [{ applicantId: p.id, revisionId }]);
       } catch (e) {
-        await db.delete(applicationRevisions).where(eq(applicationRevisions.id, revisionId));
+        // Only a refusal means nothing will read the staged revision: after a transport error or a
+        // timeout the workflow may have taken the Update, and its activity promotes the revision later.
+        if (e instanceof RefusedByWorkflow) await db.delete(applicationRevisions).where(eq(applicationRevisions.id, revisionId));
         throw e;
       }
     },

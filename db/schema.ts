@@ -115,7 +115,7 @@ export const calendarDays = pgTable('calendar_days', {
 
 /**
  * A year of the working-day calendar counts as entered only once an operator marks it complete, after
- * entering its holidays and make-up days; until then start-up warns and /healthz names it (decision 011).
+ * entering its holidays and make-up days; until then start-up warns and /healthz names it (decision 013).
  */
 export const calendarYears = pgTable('calendar_years', {
   year: integer('year').primaryKey(),
@@ -325,3 +325,23 @@ export const ledgerEntries = pgTable('ledger_entries', {
   accountId: text('account_id').notNull().references(() => ledgerAccounts.id),
   amountCents: bigint('amount_cents', { mode: 'number' }).notNull(),
 }, (t) => [index('ledger_entries_account').on(t.accountId, t.id), index('ledger_entries_transaction').on(t.transactionId)]);
+/**
+ * Processes waiting on one of our own faults (workflows/stuck.ts): the operators' list. One row per
+ * workflow; a later episode of the same workflow reopens it.
+ */
+export const stuckProcesses = pgTable('stuck_processes', {
+  workflowId: text('workflow_id').primaryKey(),
+  workflowType: text('workflow_type').notNull(),
+  /** The entity the process is about: application id, order line id, … */
+  subjectId: text('subject_id').notNull(),
+  step: text('step').notNull(),
+  failureType: text('failure_type').notNull(),
+  /** Free of SQL parameters and personal data (activities/failures.ts). */
+  message: text('message').notNull(),
+  since: ts('since').notNull(),
+  nextCheckAt: ts('next_check_at'),
+  rechecks: integer('rechecks').notNull().default(0),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+  resolvedAt: ts('resolved_at'),
+  resolvedBy: text('resolved_by'),
+}, (t) => [index('stuck_processes_open').on(t.since).where(sql`resolved_at is null`)]);

@@ -47,6 +47,10 @@ export const reviewStateQuery = defineQuery<MerchantReviewState>('state');
 
 /** Failure type the validators throw, mapped to HTTP 409 by the API. */
 export const CASE_NOT_OPEN = 'CaseNotOpen';
+/** A decision or resubmission the database would not take (its text); the case stays as it was. The API answers 422. */
+export const DECISION_REFUSED = 'DecisionRefused';
+/** The staged revision a resubmission names is not there (activities/review.ts). */
+export const REVISION_NOT_FOUND = 'RevisionNotFound';
 
 export const SA = {
   status: defineSearchAttributeKey('ReviewStatus', SearchAttributeType.KEYWORD),

@@ -1,11 +1,13 @@
 import {
-  ApplicationFailure, condition, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes,
+  ActivityFailure, ApplicationFailure, condition, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { ReviewActivities } from '../activities/review';
 import type { NotifyActivities, Party } from '../activities/notify';
 import { DB_WRITES, notifications } from './activity-options';
+import { FAILURE } from './failure-types';
+import { createStuckGuard, failureOf } from './stuck';
 import {
-  approveUpdate, CASE_NOT_OPEN, rejectUpdate, resubmitUpdate, reviewStateQuery, SA,
+  approveUpdate, CASE_NOT_OPEN, DECISION_REFUSED, rejectUpdate, REVISION_NOT_FOUND, resubmitUpdate, reviewStateQuery, SA,
   type ApproveDecision, type MerchantReviewInput, type MerchantReviewState, type RejectDecision, type Resubmission,
 } from './merchant-review-messages';
 
@@ -26,28 +28,34 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
     applicationId, kind: input.kind, status: 'pending', round: 1, deadline: null, overdueAt: null,
     decidedAt: null, merchantId: input.merchantId ?? null,
   };
-  let decision: { approve: ApproveDecision } | { reject: RejectDecision } | null = null;
-  let resubmission: Resubmission | null = null;
-  // Set when the main loop has written the outcome of a message, so its Update can return the new state.
-  let settled = 0;
-  let received = 0;
-  let settleWhenOpened = false;
+  /** One Update's wait for its own effect: done when written, or refused with the reason. */
+  interface Ticket { done: boolean; refusal?: ApplicationFailure }
+  let decision: ({ approve: ApproveDecision } | { reject: RejectDecision }) & { ticket: Ticket } | null = null;
+  let resubmission: (Resubmission & { ticket: Ticket }) | null = null;
+  // A resubmission's Update answers once its new round has a deadline.
+  let openedTicket: Ticket | null = null;
+  const answer = async (t: Ticket) => {
+    await condition(() => t.done);
+    if (t.refusal) throw t.refusal;
+    return state;
+  };
+  const settle = (t: Ticket | null | undefined, refusal?: ApplicationFailure) => { if (t) { t.refusal = refusal; t.done = true; } };
 
   const open = () => state.status === 'pending' || state.status === 'overdue';
   const mustBeOpen = () => {
     if (!open() || decision) throw ApplicationFailure.create({ type: CASE_NOT_OPEN, message: `case is ${state.status}`, nonRetryable: true });
   };
   setHandler(reviewStateQuery, () => state);
-  setHandler(approveUpdate, async (d) => { decision = { approve: d }; const n = ++received; await condition(() => settled >= n); return state; }, {
+  setHandler(approveUpdate, (d) => { const ticket: Ticket = { done: false }; decision = { approve: d, ticket }; return answer(ticket); }, {
     validator: (d) => { mustBeOpen(); if (!d?.operatorId) throw new Error('operatorId is required'); },
   });
-  setHandler(rejectUpdate, async (d) => { decision = { reject: d }; const n = ++received; await condition(() => settled >= n); return state; }, {
+  setHandler(rejectUpdate, (d) => { const ticket: Ticket = { done: false }; decision = { reject: d, ticket }; return answer(ticket); }, {
     validator: (d) => {
       mustBeOpen();
       if (!d?.operatorId || !Array.isArray(d.reasons) || d.reasons.length === 0) throw new Error('operatorId and at least one reason are required');
     },
   });
-  setHandler(resubmitUpdate, async (r) => { resubmission = r; const n = ++received; await condition(() => settled >= n); return state; }, {
+  setHandler(resubmitUpdate, (r) => { const ticket: Ticket = { done: false }; resubmission = { ...r, ticket }; return answer(ticket); }, {
     validator: (r) => {
       if (state.status !== 'rejected' || resubmission) {
         throw ApplicationFailure.create({ type: CASE_NOT_OPEN, message: `case is ${state.status}, only a rejected case takes a resubmission`, nonRetryable: true });
@@ -65,66 +73,101 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
       ...(state.merchantId ? [{ key: SA.merchantId, value: state.merchantId }] : []),
     ]);
     const deadline = state.deadline ? new Date(state.deadline).toISOString() : 'none';
-    setCurrentDetails(`**${state.status}** · ${state.kind} · round ${state.round} · deadline ${deadline}`);
+    const stuck = guard.current();
+    setCurrentDetails(`**${state.status}** · ${state.kind} · round ${state.round} · deadline ${deadline}${stuck ? ` · **stuck** in ${stuck.step}: ${stuck.failureType}` : ''}`);
   };
+  // Our own faults (a database that stays away, a bug) hold the case in `stuck` for operators, never fail it.
+  const guard = createStuckGuard({ subjectId: applicationId, onChange: () => publish() });
+  /** A refusal the decision's author can act on: the database will not take these values (e.g. a NUL character). */
+  const refusalOf = (e: ActivityFailure) => ApplicationFailure.create({
+    type: DECISION_REFUSED, nonRetryable: true, message: `the decision was not recorded: ${failureOf(e).message}; change its text and send it again`,
+  });
   /** One message per (case, round, template); a failure after a day of retries is recorded, not fatal. */
   const tell = (party: Party, template: string, extra: Record<string, unknown> = {}) =>
     notify.notifyParty({
       dedupeKey: `${applicationId}:r${state.round}:${template}`, party, template,
       vars: { applicationId, round: state.round, kind: state.kind, ...extra },
-    }).catch((err: unknown) => db.recordEvent({ applicationId, round: state.round, type: 'notification_failed', at: Date.now(), data: { template, error: String(err) } }));
+    }).catch((err: unknown) => guard.run('recordEvent', () => db.recordEvent({ applicationId, round: state.round, type: 'notification_failed', at: Date.now(), data: { template, error: String(err) } })));
   const applicant: Party = { kind: 'applicant', applicationId };
 
   for (;;) {
     const openedAt = state.round === 1 && input.openedAt !== undefined ? input.openedAt : Date.now();
-    const { deadline } = await db.openRound({ applicationId, round: state.round, openedAt, workingDays: input.workingDays });
+    const { deadline } = await guard.run('openRound', () => db.openRound({ applicationId, round: state.round, openedAt, workingDays: input.workingDays }));
     state.deadline = deadline;
     state.overdueAt = null;
     publish();
-    // A resubmission's Update returns once its new round has a deadline.
-    if (settleWhenOpened) { settleWhenOpened = false; settled++; }
+    settle(openedTicket);
+    openedTicket = null;
 
-    if (!(await condition(() => decision !== null, Math.max(0, deadline - Date.now())))) {
-      state.status = 'overdue';
-      state.overdueAt = Date.now();
-      publish();
-      await db.markOverdue({ applicationId, round: state.round, at: state.overdueAt });
-      await tell({ kind: 'supervisors' }, 'review.overdue', { deadline: new Date(deadline).toISOString() });
+    // Waits for a decision that takes effect; one the database refuses is answered with the reason, and the case stays open.
+    let approved = false;
+    for (;;) {
+      if (state.status === 'pending' && !(await condition(() => decision !== null, Math.max(0, deadline - Date.now())))) {
+        state.status = 'overdue';
+        state.overdueAt = Date.now();
+        publish();
+        await guard.run('markOverdue', () => db.markOverdue({ applicationId, round: state.round, at: state.overdueAt! }));
+        await tell({ kind: 'supervisors' }, 'review.overdue', { deadline: new Date(deadline).toISOString() });
+      }
       await condition(() => decision !== null);
+      const d = decision!;
+      const decidedAt = Date.now();
+      try {
+        if ('approve' in d) {
+          const { merchantId } = await guard.run('approve', () => db.approve({ applicationId, round: state.round, at: decidedAt, ...d.approve }), { passThrough: [FAILURE.dataRejected] });
+          state.merchantId = merchantId;
+          state.status = 'approved';
+          approved = true;
+        } else {
+          await guard.run('reject', () => db.reject({ applicationId, round: state.round, at: decidedAt, ...d.reject }), { passThrough: [FAILURE.dataRejected] });
+          state.status = 'rejected';
+        }
+      } catch (e) {
+        if (!(e instanceof ActivityFailure)) throw e;
+        decision = null;
+        settle(d.ticket, refusalOf(e));
+        continue;
+      }
+      state.decidedAt = decidedAt;
+      publish();
+      settle(d.ticket);
+      break;
     }
 
     const d = decision!;
-    state.decidedAt = Date.now();
-    if ('approve' in d) {
-      const { merchantId } = await db.approve({ applicationId, round: state.round, at: state.decidedAt, ...d.approve });
-      state.merchantId = merchantId;
-      state.status = 'approved';
-      publish();
-      settled++;
-      await tell(applicant, 'review.approved', { merchantId, note: d.approve.note ?? '' });
+    if (approved && 'approve' in d) {
+      await tell(applicant, 'review.approved', { merchantId: state.merchantId, note: d.approve.note ?? '' });
       return state;
     }
+    if ('reject' in d) await tell(applicant, 'review.rejected', { reasons: d.reject.reasons });
 
-    await db.reject({ applicationId, round: state.round, at: state.decidedAt, ...d.reject });
-    state.status = 'rejected';
-    publish();
-    settled++;
-    await tell(applicant, 'review.rejected', { reasons: d.reject.reasons });
-
-    if (!(await condition(() => resubmission !== null, input.resubmitWindowDays * DAY_MS))) {
-      await db.expire({ applicationId, round: state.round, at: Date.now() });
+    // Waits for a resubmission the case can take, until the window closes.
+    const windowEnd = Date.now() + input.resubmitWindowDays * DAY_MS;
+    let r: Resubmission | null = null;
+    while (!r && await condition(() => resubmission !== null, Math.max(0, windowEnd - Date.now()))) {
+      const next = resubmission!;
+      try {
+        await guard.run('resubmit', () => db.resubmit({ applicationId, round: state.round + 1, at: Date.now(), applicantId: next.applicantId, revisionId: next.revisionId }),
+          { passThrough: [FAILURE.dataRejected, REVISION_NOT_FOUND] });
+        r = next;
+        openedTicket = next.ticket;
+      } catch (e) {
+        if (!(e instanceof ActivityFailure)) throw e;
+        resubmission = null;
+        settle(next.ticket, refusalOf(e));
+      }
+    }
+    if (!r) {
+      await guard.run('expire', () => db.expire({ applicationId, round: state.round, at: Date.now() }));
       state.status = 'expired';
       publish();
       await tell(applicant, 'review.expired', { days: input.resubmitWindowDays });
       return state;
     }
-    const r = resubmission!;
-    await db.resubmit({ applicationId, round: state.round + 1, at: Date.now(), ...r });
     state.round++;
     state.status = 'pending';
     state.decidedAt = null;
     decision = null;
     resubmission = null;
-    settleWhenOpened = true;
   }
 }

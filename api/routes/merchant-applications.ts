@@ -50,11 +50,13 @@ export function merchantApplicationRoutes({ router, registry, reviews, db }: Rou
     params: idParam, body: applicationBody,
     responses: {
       200: { description: 'The case, pending again', schema: applicationView },
+      202: { description: 'Taken but not written yet: the case as it stands; `Location` is the case to follow', schema: applicationView },
+      503: { description: 'The process engine or the database is unavailable; `Retry-After` says when to try again', schema: problemSchemaRef },
       404: { description: 'No such application of yours', schema: problemSchemaRef },
       409: { description: 'The application is not rejected', schema: problemSchemaRef },
       422: { description: 'The business licence number differs from the application', schema: problemSchemaRef },
     },
-    handler: async ({ principal, params, body }) => {
+    handler: async ({ res, principal, params, body }) => {
       const app = await reviews.visible(principal, params.id);
       if (app.applicantPrincipalId !== principal.id) throw new Problem(404, 'Not Found', `application ${params.id} not found`);
       if (app.kind !== 'onboarding') throw new Problem(409, 'Conflict', 'a rejected change request is not resubmitted: send a new change request');
@@ -63,8 +65,9 @@ export function merchantApplicationRoutes({ router, registry, reviews, db }: Rou
           { field: 'body.businessLicenceNo', message: `must be ${app.licenceNo}` },
         ]);
       }
-      await reviews.resubmit(principal, app, body);
-      return { body: toView((await reviews.get(app.id))!, await reviews.history(app.id)) };
+      const answer = await reviews.resubmit(principal, app, body);
+      if (!answer.done) res.setHeader('Location', `/v1/merchant-applications/${app.id}`);
+      return { status: answer.done ? 200 : 202, body: toView((await reviews.get(app.id))!, await reviews.history(app.id)) };
     },
   });
 }

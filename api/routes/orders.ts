@@ -11,7 +11,7 @@ import type { RouteContext } from '../app';
 import { conflict, notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { idempotencyHeaders, idParam } from '../schemas';
-import { runUpdate } from '../updates';
+import { runUpdate, type UpdateAnswer } from '../updates';
 
 type Order = typeof orders.$inferSelect;
 type Line = typeof orderLines.$inferSelect;
@@ -79,8 +79,11 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
     },
   });
 
+  const provisionView = z.object({ status: z.string(), attempts: z.number(), instanceId: z.string().nullable(), lastError: z.string().nullable() });
   const actionResponses = {
-    200: { description: 'The provisioning state', schema: z.object({ status: z.string(), attempts: z.number(), instanceId: z.string().nullable(), lastError: z.string().nullable() }) },
+    200: { description: 'The provisioning state after the action took effect', schema: provisionView },
+    202: { description: 'The action was taken and is under way; `Location` is the order to follow', schema: z.object({ accepted: z.literal(true), location: z.string() }) },
+    503: { description: 'The process engine is unavailable; `Retry-After` says when to try again', schema: problemSchema },
     404: { description: 'No such order line of yours', schema: problemSchema },
     409: { description: 'The order line is not in a state that allows this', schema: problemSchema },
   };
@@ -89,33 +92,37 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
   /** An action on one order line: who may, on which line, and the Update it becomes. */
   function lineAction<B extends z.ZodObject>(o: {
     verb: 'cancel' | 'restart' | 'deliver'; as: 'buyer' | 'seller'; tag: string; summary: string; body: B;
-    update: (lineId: string, principalId: string, body: z.infer<B>) => Promise<ProvisionState>;
+    update: (lineId: string, principalId: string, body: z.infer<B>) => Promise<UpdateAnswer<ProvisionState>>;
   }) {
     defineRoute(router, registry, {
       method: 'post', path: `/v1/order-lines/:id/${o.verb}`, tag: o.tag, roles: [o.as], summary: o.summary,
       params: lineParam, body: o.body, responses: actionResponses,
-      handler: async ({ principal, params, body }) => {
+      handler: async ({ res, principal, params, body }) => {
         const line = await visibleLine(principal, params.id, o.as);
         // A closed line has no running workflow to ask: answer from the database.
         if (line.status !== 'processing') throw conflict(`order line ${params.id} is ${line.status}`);
-        return { body: stateView(await runUpdate(`order line ${params.id}`, () => o.update(params.id, principal.id, body as z.infer<B>))) };
+        const answer = await o.update(params.id, principal.id, body as z.infer<B>);
+        if (answer.done) return { body: stateView(answer.result) };
+        const location = `/v1/orders/${line.orderId}`;
+        res.setHeader('Location', location);
+        return { status: 202, body: { accepted: true, location } };
       },
     });
   }
   lineAction({
     verb: 'cancel', as: 'buyer', tag: 'Orders', body: z.strictObject({}),
     summary: 'Cancel an order line that is not delivered; the price returns to the balance.',
-    update: (id, buyerId) => handle(id).executeUpdate(cancelUpdate, { args: [{ buyerId }] }),
+    update: (id, buyerId) => runUpdate(temporal, `order line ${id}`, handle(id), cancelUpdate, [{ buyerId }]),
   });
   lineAction({
     verb: 'restart', as: 'seller', tag: 'Provisioning', body: z.strictObject({}),
     summary: 'After the automatic retries stopped: one immediate newInstance call with the same order ids.',
-    update: (id, sellerId) => handle(id).executeUpdate(restartUpdate, { args: [{ sellerId }] }),
+    update: (id, sellerId) => runUpdate(temporal, `order line ${id}`, handle(id), restartUpdate, [{ sellerId }]),
   });
   lineAction({
     verb: 'deliver', as: 'seller', tag: 'Provisioning', body: z.strictObject({ instanceId: z.string().trim().min(1).max(64) }),
     summary: 'Deliver by hand with the instance the seller created outside the interface.',
-    update: (id, sellerId, b) => handle(id).executeUpdate(manualDeliveryUpdate, { args: [{ sellerId, instanceId: b.instanceId }] }),
+    update: (id, sellerId, b) => runUpdate(temporal, `order line ${id}`, handle(id), manualDeliveryUpdate, [{ sellerId, instanceId: b.instanceId }]),
   });
 
   const message = z.object({

@@ -4,6 +4,7 @@ import { conflict, notFound } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { applicationView, approveBody, idParam, rejectBody, reviewQueueQuery } from '../schemas';
 import { toView } from '../review-service';
+import type { UpdateAnswer } from '../updates';
 
 export function reviewRoutes({ router, registry, reviews }: RouteContext) {
   defineRoute(router, registry, {
@@ -33,21 +34,25 @@ export function reviewRoutes({ router, registry, reviews }: RouteContext) {
   };
   const decisionResponses = {
     200: { description: 'The decided case', schema: applicationView },
+    202: { description: 'The decision was taken but is not written yet (the database is slow or away): the case as it stands; `Location` is the case to follow', schema: applicationView },
+    422: { description: 'The decision was refused with a reason (e.g. its text cannot be stored); the case stays open', schema: problemSchema },
+    503: { description: 'The process engine or the database is unavailable; `Retry-After` says when to try again', schema: problemSchema },
     404: { description: 'No such case', schema: problemSchema },
     409: { description: 'The case is already decided', schema: problemSchema },
   };
 
   /** Both decisions: role, open case, then the workflow's Update, then the case as the database now holds it. */
   function decision<B extends typeof approveBody | typeof rejectBody>(
-    verb: 'approve' | 'reject', body: B, summary: string, decide: (id: string, operatorId: string, body: z.infer<B>) => Promise<unknown>,
+    verb: 'approve' | 'reject', body: B, summary: string, decide: (id: string, operatorId: string, body: z.infer<B>) => Promise<UpdateAnswer<unknown>>,
   ) {
     defineRoute(router, registry, {
       method: 'post', path: `/v1/reviews/:id/${verb}`, tag: 'Reviews', roles: ['operator'], summary,
       params: idParam, body, responses: decisionResponses,
-      handler: async ({ principal, params, body: input }) => {
+      handler: async ({ res, principal, params, body: input }) => {
         await openCase(params.id);
-        await decide(params.id, principal.id, input as z.infer<B>);
-        return { body: toView((await reviews.get(params.id))!, await reviews.history(params.id)) };
+        const answer = await decide(params.id, principal.id, input as z.infer<B>);
+        if (!answer.done) res.setHeader('Location', `/v1/reviews/${params.id}`);
+        return { status: answer.done ? 200 : 202, body: toView((await reviews.get(params.id))!, await reviews.history(params.id)) };
       },
     });
   }
