@@ -6,6 +6,9 @@ import { topUp } from '../db/ledger';
 import { merchants, products, skus } from '../db/schema';
 import { createSecretBox } from '../domain/secret-box';
 
+/** The demo SaaS product's id (docker-compose.yml's reference seller signs Query Order with it). */
+export const DEMO_PRODUCT_ID = 'PRDEMOCRM00001';
+
 export interface DemoData {
   operator: string; buyer: string; seller: string;
   sellerAccessKey: string; productId: string; skuId: string;
@@ -15,7 +18,7 @@ export interface DemoData {
  * What `make start` creates on its first run: an operator (supervisor), a buyer with a balance of
  * 1000.00, and a seller whose SaaS product is on sale with the reference seller as its interface.
  */
-export async function createDemoData(db: Db, o: { masterKey: string; sellerUrl: string }): Promise<DemoData> {
+export async function createDemoData(db: Db, o: { masterKey: string; sellerUrl: string; sellerAccessKey?: string }): Promise<DemoData> {
   const operatorId = await createPrincipal(db, { role: 'operator', name: 'Demo operator (supervisor)', email: 'ops-supervisor@marketplace.local', supervisor: true });
   const buyerId = await createPrincipal(db, { role: 'buyer', name: 'Demo buyer', email: 'buyer@example.com' });
   await topUp(db, { key: `top-up:${buyerId}:demo`, buyerId, amountCents: 100_000, memo: 'demo balance' });
@@ -26,8 +29,8 @@ export async function createDemoData(db: Db, o: { masterKey: string; sellerUrl: 
     profile: { companyName: 'Demo SaaS Co', customerServiceEmail: 'cs@demo-seller.example.com', contactPhone: '+8613800000000' },
   });
   const sellerId = await createPrincipal(db, { role: 'seller', name: 'Demo seller', merchantId });
-  const sellerAccessKey = randomBytes(24).toString('base64url');
-  const productId = 'PRDEMOCRM00001';
+  const sellerAccessKey = o.sellerAccessKey ?? randomBytes(24).toString('base64url');
+  const productId = DEMO_PRODUCT_ID;
   const skuId = 'SKDEMOCRMMONTH';
   await db.insert(products).values({
     id: productId, merchantId, name: 'Demo CRM (SaaS)', deliveryType: 'saas', status: 'on_sale',

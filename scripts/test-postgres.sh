@@ -11,21 +11,7 @@ if [ "$(id -u)" = 0 ]; then DATA=${PG_TEST_DATA:-/var/lib/postgresql/koogallery-
 URL="postgres://market:market@127.0.0.1:$PGPORT/market"
 log() { echo "[postgres] $*" >&2; }
 
-find_bin() {
-  local d
-  for d in /usr/lib/postgresql/*/bin; do
-    [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
-  done
-  return 1
-}
-
-if ! PGBIN=$(find_bin); then
-  log "installing Debian's postgresql"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq postgresql >/dev/null
-  PGBIN=$(find_bin)
-fi
+PGBIN=$(bash scripts/postgres-bin.sh)
 
 # PostgreSQL refuses to run as root, so the cluster belongs to the postgres user when we are root.
 as_pg() {

@@ -3,12 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { parseDocument } from 'yaml';
 import { CONFIG_KEYS, loadConfig } from '../../config';
+import { DEMO_PRODUCT_ID } from '../../scripts/demo-data';
 import { searchAttributeArgs } from '../../workflows/search-attributes';
 
 /**
- * docker-compose.yml cannot be run in CI (no Docker engine), so these checks keep it in step with the
- * code: the services the app expects, env names the config schema knows, the search attributes the
- * workflows use, and the published ports the docs point at.
+ * docker-compose.yml is the one description of the production topology: Docker runs it, and so does
+ * `make cluster` (scripts/cluster/, tested in cluster-topology.test.ts and by the chaos test). These
+ * checks keep it in step with the code: the services the app expects, env names the config schema
+ * knows, the search attributes the workflows use, one Temporal version, and the published ports.
  */
 const composePath = fileURLToPath(new URL('../../docker-compose.yml', import.meta.url));
 const text = readFileSync(composePath, 'utf8');
@@ -64,7 +66,7 @@ describe('docker-compose.yml', () => {
 
   it('has every service the code expects', () => {
     const names = Object.keys(services);
-    for (const name of ['postgres', 'temporal', 'temporal-ui', 'api', 'worker']) {
+    for (const name of ['postgres', 'temporal-schema', 'temporal', 'temporal-setup', 'temporal-ui', 'api', 'worker', 'seller', 'demo-data']) {
       expect(names, `service ${name}`).toContain(name);
     }
   });
@@ -88,26 +90,53 @@ describe('docker-compose.yml', () => {
     expect(api.HOST).toBe('0.0.0.0');
   });
 
-  it('registers exactly the search attributes the workflows use', () => {
+  it('registers exactly the search attributes the workflows use, in namespace default', () => {
     const args = searchAttributeArgs();
     const expected = args.filter((_, i) => i % 2 === 1).sort(); // ['Name=Type', ...]
     expect(expected.length).toBeGreaterThan(0);
 
-    const admin = service('temporal-admin-tools');
-    const script = [admin.entrypoint ?? [], admin.command ?? []].flat().join('\n');
+    const setup = service('temporal-setup');
+    const script = [setup.entrypoint ?? [], setup.command ?? []].flat().join('\n');
     const calls = [...script.matchAll(/temporal operator search-attribute create\b([^\n]*)/g)].map((m) => m[1] ?? '');
     const flag = (call: string, f: string) => call.match(new RegExp(`--${f}[ =](\\S+)`))?.[1];
     const registered = calls.map((c) => `${flag(c, 'name')}=${flag(c, 'type')}`).sort();
 
     expect(registered).toEqual(expected);
-    for (const c of calls) {
-      expect(flag(c, 'namespace'), c).toBe('default');
-      expect(flag(c, 'address'), c).toBe('temporal:7233');
-    }
+    for (const c of calls) expect(flag(c, 'namespace'), c).toBe('default');
+    expect(script).toMatch(/temporal operator namespace create --namespace default\b/);
+    // The CLI reads its server address from TEMPORAL_ADDRESS.
+    expect(envOf('temporal-setup').TEMPORAL_ADDRESS).toBe('temporal:7233');
   });
 
-  it('publishes the Temporal UI on 8233 and the API on 3000', () => {
+  it('runs one Temporal version: server and admin tools from the same release', () => {
+    const tag = (name: string) => String((services[name] as { image?: string }).image).split(':')[1];
+    expect(tag('temporal')).toMatch(/^\d+\.\d+\.\d+$/);
+    for (const name of ['temporal-schema', 'temporal-setup']) expect(tag(name), name).toBe(tag('temporal'));
+  });
+
+  it('gives Temporal its database in the variables of its images, and sets the schema up with its own tool', () => {
+    const env = envOf('temporal');
+    expect(env).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres', DB_PORT: '5432' });
+    expect(envOf('temporal-schema')).toMatchObject({ DB: env.DB, POSTGRES_SEEDS: env.POSTGRES_SEEDS, POSTGRES_USER: env.POSTGRES_USER, POSTGRES_PWD: env.POSTGRES_PWD });
+    const script = [service('temporal-schema').command ?? []].flat().join('\n');
+    expect(script).toContain('temporal-sql-tool');
+    expect(script).toMatch(/update-schema --schema-name/);
+  });
+
+  it('lets the reference seller and the demo data agree on the demo product and its key', () => {
+    const seller = envOf('seller');
+    const demo = envOf('demo-data');
+    expect(seller.SELLER_ACCESS_KEY).toBe(demo.SELLER_ACCESS_KEY);
+    expect(seller.SELLER_KEY_ID).toBe(DEMO_PRODUCT_ID);
+    expect(demo.DEMO_SELLER_URL).toBe(`http://seller:${seller.SELLER_PORT}/saasproduce`);
+    expect(demo.DATABASE_URL).toBe(envOf('api').DATABASE_URL);
+    expect(demo.MASTER_KEY).toBe(envOf('api').MASTER_KEY);
+  });
+
+  it('publishes the Temporal UI on 8233 and one API port per replica from 3000', () => {
     expect(portsOf('temporal-ui')).toContainEqual({ published: '8233', target: '8080' });
-    expect(portsOf('api')).toContainEqual({ published: '3000', target: '3000' });
+    const replicas = (services.api as { deploy?: { replicas?: number } }).deploy?.replicas;
+    expect(replicas).toBe(2);
+    expect(portsOf('api')).toContainEqual({ published: '3000-3001', target: '3000' });
   });
 });
