@@ -24,6 +24,12 @@ import { seedSaasProduct, TEST_MASTER_KEY } from '../tests/support/catalog';
 import { freshDatabase, TEST_DATABASE_URL } from '../tests/support/db';
 import { TEMPORAL_CLI } from './dev-server';
 
+// `--cluster`: the same orders on the cluster of docker-compose.yml, with one and with two worker processes.
+if (process.argv[2] === '--cluster') {
+  const { benchCluster } = await import('./bench-cluster');
+  process.exit(await benchCluster(process.argv.slice(3)));
+}
+
 const N = Number(process.argv[2] ?? 100);
 const CONCURRENCY = Number(process.argv[3] ?? 10);
 if (!Number.isInteger(N) || N < 10 || !Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) {

@@ -21,6 +21,7 @@ const IS_ROOT = process.getuid?.() === 0;
 /** Which loopback port stands for each container port of each replica. */
 export class PortPlan {
   private taken = new Map<string, number>();
+  private used = new Set<number>();
   /**
    * compose: a published port keeps its host port (first replica; the next ones count up), unless
    * `overrides` names another for that service; auto: every port is a free one (tests, chaos).
@@ -31,7 +32,8 @@ export class PortPlan {
     const key = `${service}/${replica}/${target}`;
     let p = this.taken.get(key);
     if (p === undefined) {
-      p = this.fixed(service, replica, target) ?? (await freePort());
+      p = this.fixed(service, replica, target) ?? (await freePort(this.used));
+      this.used.add(p);
       this.taken.set(key, p);
     }
     return p;
@@ -53,15 +55,22 @@ export class PortPlan {
 
 const hash = (s: string) => createHash('sha1').update(s).digest().readUInt16BE(0) + 1;
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+/**
+ * A free loopback port below 32768: Temporal keeps its services' ports in a smallint column
+ * (cluster_membership), and the kernel hands out ephemeral ports from 32768 up, so a port from this
+ * range is neither refused by Temporal nor taken by some outgoing connection while a process is down.
+ */
+export async function freePort(avoid: Set<number> = new Set()): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    if (avoid.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (free) { avoid.add(port); return port; }
+  }
 }
 
 export interface LocalContext {
