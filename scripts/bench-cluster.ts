@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { createPrincipal, issueApiKey } from '../api/auth';
 import { openDatabase } from '../db/client';
-import { accounts } from '../db/schema';
+import { topUp } from '../db/ledger';
 import { saasProvisionWorkflowId } from '../workflows/saas-provision-messages';
 import { startCluster } from './cluster';
 import { ROOT } from './cluster/local';
@@ -35,7 +35,7 @@ export async function benchCluster(args: string[]): Promise<number> {
   try {
     const keys = cluster.demoKeys!;
     const buyer = await createPrincipal(database.db, { role: 'buyer', name: 'Bench buyer' });
-    await database.db.insert(accounts).values({ principalId: buyer, balanceCents: 2_000_000_000 });
+    await topUp(database.db, { key: `top-up:${buyer}:bench`, buyerId: buyer, amountCents: 2_000_000_000 });
     const buyerKey = await issueApiKey(database.db, buyer);
     const apis = cluster.urls.api;
     let n = 0;

@@ -9,7 +9,8 @@ import { Client, Connection } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { createPrincipal, issueApiKey } from '../../api/auth';
 import { openDatabase } from '../../db/client';
-import { accounts, orderLines } from '../../db/schema';
+import { topUp } from '../../db/ledger';
+import { orderLines } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { startCluster } from '../cluster';
 import { ROOT } from '../cluster/local';
@@ -43,7 +44,7 @@ export interface ChaosReport {
   text: string;
 }
 
-const INITIAL_BALANCE = 1_000_000_000;
+const TOP_UP = 1_000_000_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
@@ -66,9 +67,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const keys = cluster.demoKeys;
     if (!keys) throw new Error('the demo-data job printed no keys');
     const runId = newId('', 8);
-    // A buyer with a balance no run spends; the checks hold its balance to this plus its ledger rows.
+    // A buyer with a balance no run spends; the checks hold its balance to this less what it paid.
     const buyerId = await createPrincipal(db, { role: 'buyer', name: 'Chaos buyer' });
-    await db.insert(accounts).values({ principalId: buyerId, balanceCents: INITIAL_BALANCE });
+    await topUp(db, { key: `top-up:${buyerId}:chaos`, buyerId, amountCents: TOP_UP });
     const applicantId = await createPrincipal(db, { role: 'buyer', name: 'Chaos applicant', email: 'applicant@chaos.example.com' });
     const client = new ChaosClient(cluster.urls.api);
     const load = new Load(client, {
@@ -104,7 +105,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await sleep(3000);
     log('checking every record against the workflows');
     const { findings, figures } = await verify({
-      db, temporal, load, buyerId, applicantId, initialBalanceCents: INITIAL_BALANCE,
+      db, temporal, load, buyerId, applicantId, topUpCents: TOP_UP,
       seller: { url: cluster.urls.seller!, accessKey: keys.sellerAccessKey },
     });
     return report({ faults, load, client, findings, figures, minutes: o.minutes, apis: cluster.urls.api.length, workers: cluster.instances('worker').length });

@@ -5,9 +5,11 @@
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { postToSeller, queryInstanceReply } from '../../activities/seller-client';
 import type { Db } from '../../db/client';
-import { accounts, instances, ledger, merchantApplications, merchants, orderLines, orders, reviewEvents } from '../../db/schema';
+import { balanceOf, saleKeys, trialBalance } from '../../db/ledger';
+import { instances, ledgerTransactions, merchantApplications, merchants, orderLines, orders, reviewEvents } from '../../db/schema';
+import { signRequest } from '../../domain/saas-signing';
+import { queryInstanceReply } from '../../seller-client';
 import { merchantReviewWorkflowId } from '../../workflows/merchant-review-messages';
 import { saasProvisionWorkflowId } from '../../workflows/saas-provision-messages';
 import type { Load } from './load';
@@ -16,7 +18,7 @@ export type FindingKind = 'lost' | 'duplicated' | 'stuck' | 'wrong';
 export interface Finding { kind: FindingKind; what: string }
 
 export interface VerifyInput {
-  db: Db; temporal: Client; load: Load; buyerId: string; applicantId: string; initialBalanceCents: number;
+  db: Db; temporal: Client; load: Load; buyerId: string; applicantId: string; topUpCents: number;
   seller: { url: string; accessKey: string };
 }
 
@@ -56,15 +58,11 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
   }
   const orderIds = placed.map((o) => o.id);
   const lines = orderIds.length ? await db.select().from(orderLines).where(inArray(orderLines.orderId, orderIds)) : [];
-  const charges = await db.select({ key: ledger.dedupeKey, n: sql<number>`count(*)::int`, sum: sql<number>`sum(${ledger.amountCents})::int` })
-    .from(ledger).where(eq(ledger.principalId, v.buyerId)).groupBy(ledger.dedupeKey);
-  const ledgerByKey = new Map(charges.map((c) => [c.key, c]));
-  for (const o of placed) {
-    const c = ledgerByKey.get(`charge:${o.id}`);
-    if (!c) add('lost', `order ${o.id} was never charged`);
-    else if (c.n !== 1 || c.sum !== -o.totalCents) add('duplicated', `order ${o.id}: ${c.n} charge row(s) summing ${c.sum}, expected one of ${-o.totalCents}`);
-    if (!lines.some((l) => l.orderId === o.id)) add('lost', `order ${o.id} has no lines`);
-  }
+  // The ledger: one charge per line, a settlement for a delivered line, a refund for a failed or cancelled one.
+  const money = await db.select({ key: ledgerTransactions.key, kind: ledgerTransactions.kind, gross: ledgerTransactions.grossCents })
+    .from(ledgerTransactions).where(eq(ledgerTransactions.buyerId, v.buyerId));
+  const tx = new Map(money.map((m) => [m.key, m]));
+  for (const o of placed) if (!lines.some((l) => l.orderId === o.id)) add('lost', `order ${o.id} has no lines`);
   const provisions = await runsByType(temporal, 'saasProvision');
   const instanceRows = lines.length ? await db.select({ line: instances.orderLineId, n: sql<number>`count(*)::int` }).from(instances)
     .where(inArray(instances.orderLineId, lines.map((l) => l.id))).groupBy(instances.orderLineId) : [];
@@ -76,7 +74,11 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
     const runs = (provisions.get(saasProvisionWorkflowId(l.id)) ?? []).filter((r) => r.status.name !== 'CONTINUED_AS_NEW');
     if (runs.length === 0) { add('lost', `order line ${l.id} (${l.status}) has no provisioning workflow`); return; }
     if (runs.length > 1) add('duplicated', `order line ${l.id} has ${runs.length} provisioning workflows`);
-    const refunds = ledgerByKey.get(`refund:${l.id}`)?.n ?? 0;
+    const keys = saleKeys(l.id);
+    const charge = tx.get(keys.charge);
+    if (!charge) add('lost', `order line ${l.id} was never charged`);
+    else if (charge.gross !== l.priceCents) add('wrong', `order line ${l.id} charged ${charge.gross}, priced ${l.priceCents}`);
+    const refunds = tx.has(keys.refund) ? 1 : 0;
     if (l.status === 'processing') { add('stuck', `order line ${l.id} is still processing (${l.provisioning}); workflow ${runs[0]!.status.name}`); return; }
     const result = await temporal.workflow.getHandle(saasProvisionWorkflowId(l.id)).result().catch((e: Error) => ({ status: `failed: ${e.message}` }));
     if ((result as { status: string }).status !== l.status) add('wrong', `order line ${l.id} is ${l.status}, its workflow ended ${(result as { status: string }).status}`);
@@ -84,30 +86,36 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
       delivered++;
       if ((instanceCount.get(l.id) ?? 0) !== 1) add((instanceCount.get(l.id) ?? 0) > 1 ? 'duplicated' : 'lost', `delivered line ${l.id} has ${instanceCount.get(l.id) ?? 0} instance rows`);
       if (refunds) add('duplicated', `delivered line ${l.id} was also refunded`);
+      if (!tx.has(keys.settle)) add('lost', `delivered line ${l.id} was never settled with its seller`);
       if (l.instanceConflict) add('duplicated', `line ${l.id}: the seller answered a second instance id`);
       if (l.instanceId) toAskSeller.push({ line: l.id, instanceId: l.instanceId });
     } else {
       refunded++;
-      if (refunds !== 1) add(refunds > 1 ? 'duplicated' : 'lost', `${l.status} line ${l.id} has ${refunds} refunds`);
+      if (refunds !== 1) add('lost', `${l.status} line ${l.id} was not refunded`);
     }
   });
-  // The seller holds every instance the marketplace delivered.
+  // The seller holds every instance the marketplace delivered (a signed queryInstance of each).
   await inBatches(toAskSeller, 8, async ({ line, instanceId }) => {
-    const r = await postToSeller(v.seller.url, v.seller.accessKey, { activity: 'queryInstance', instanceId }, 10_000);
-    const reply = queryInstanceReply.safeParse(r.json);
-    if (!reply.success || reply.data.resultCode !== '000000' || !reply.data.info?.some((i) => i.instanceId === instanceId)) {
-      add('lost', `line ${line}: the seller does not know instance ${instanceId} (${r.error ?? reply.data?.resultCode ?? 'bad answer'})`);
+    const { payload, query } = signRequest(v.seller.accessKey, { activity: 'queryInstance', instanceId }, Date.now());
+    const url = new URL(v.seller.url);
+    for (const [k, q] of Object.entries(query)) url.searchParams.set(k, q);
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json;charset=utf-8' }, body: payload, signal: AbortSignal.timeout(10_000) })
+      .then(async (r) => queryInstanceReply.safeParse(await r.json()), (e: Error) => ({ success: false as const, error: e }));
+    if (!res.success || res.data.resultCode !== '000000' || !res.data.info?.some((i) => i.instanceId === instanceId)) {
+      add('lost', `line ${line}: the seller does not know instance ${instanceId} (${res.success ? res.data.resultCode : res.error.message})`);
     }
   });
   const lineIds = new Set(lines.map((l) => saasProvisionWorkflowId(l.id)));
   for (const id of provisions.keys()) if (!lineIds.has(id)) add('duplicated', `workflow ${id} belongs to no order line of this run`);
 
-  // ---- Money: the buyer's balance is the starting balance plus every ledger row.
-  const [acct] = await db.select().from(accounts).where(eq(accounts.principalId, v.buyerId));
-  const sum = charges.reduce((s, c) => s + c.sum, 0);
-  if (!acct || acct.balanceCents !== v.initialBalanceCents + sum) {
-    add('wrong', `buyer balance ${acct?.balanceCents} != ${v.initialBalanceCents} + ledger ${sum}`);
-  }
+  // ---- Money: the whole ledger balances (sums to zero), and the buyer's balance is its top-up less what it paid for.
+  const tb = await trialBalance(db);
+  if (tb.totalCents !== 0) add('wrong', `the ledger sums to ${tb.totalCents}, not 0`);
+  for (const id of tb.unbalancedTransactions) add('wrong', `ledger transaction ${id} does not balance`);
+  for (const m of tb.balanceMismatches) add('wrong', `account ${m.accountId} keeps ${m.keptCents}, its entries say ${m.entriesCents}`);
+  const paid = money.reduce((sum, m) => sum + (m.kind === 'charge' ? m.gross : m.kind === 'refund' ? -m.gross : 0), 0);
+  const balance = await balanceOf(db, v.buyerId);
+  if (balance !== v.topUpCents - paid) add('wrong', `buyer balance ${balance} != top-up ${v.topUpCents} - charges net of refunds ${paid}`);
 
   // ---- Applications: one case and one review process per accepted request, each decision recorded once.
   const cases = await db.select().from(merchantApplications).where(eq(merchantApplications.applicantPrincipalId, v.applicantId));
