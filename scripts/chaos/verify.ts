@@ -3,11 +3,11 @@
  * request lost (accepted, then nothing or not finished), duplicated (two of what must be one), stuck
  * (a process that does not move) or wrong (a record that disagrees with its workflow).
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { Db } from '../../db/client';
 import { balanceOf, saleKeys, trialBalance } from '../../db/ledger';
-import { instances, ledgerTransactions, merchantApplications, merchants, orderLines, orders, reviewEvents } from '../../db/schema';
+import { instances, ledgerTransactions, merchantApplications, merchants, orderLines, orders, reviewEvents, stuckProcesses } from '../../db/schema';
 import { signRequest } from '../../domain/saas-signing';
 import { queryInstanceReply } from '../../seller-client';
 import { merchantReviewWorkflowId } from '../../workflows/merchant-review-messages';
@@ -164,7 +164,11 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
   });
   for (const id of reviews.keys()) if (!cases.some((c) => merchantReviewWorkflowId(c.id) === id)) add('duplicated', `workflow ${id} belongs to no case of this run`);
 
-  // ---- Nothing stuck: no open workflow retries an activity or a workflow task.
+  // ---- Nothing stuck: no process waits for operators, no open workflow retries an activity or a workflow task.
+  for (const p of await db.select().from(stuckProcesses).where(isNull(stuckProcesses.resolvedAt))) {
+    add('stuck', `${p.workflowId} is stuck at ${p.step}: ${p.failureType} ${p.message}`);
+  }
+  for await (const wf of temporal.workflow.list({ query: `Stuck = true` })) add('stuck', `${wf.workflowId} has Stuck = true`);
   const open: string[] = [];
   for await (const wf of temporal.workflow.list({ query: `ExecutionStatus = 'Running'` })) open.push(wf.workflowId);
   await inBatches(open, 16, async (id) => {
