@@ -54,6 +54,9 @@ const schema = z.object({
   PROVISION_POLL_INTERVAL_MS: z.coerce.number().int().min(1000).default(30_000),
   PROVISION_POLL_WINDOW_MS: z.coerce.number().int().min(60_000).default(3 * 3_600_000),
   SELLER_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(20_000).default(5_000),
+  /** Seller conformance runs: how long an instance answered 000004 may take to be ready, and how often it is polled. */
+  CONFORMANCE_POLL_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
+  CONFORMANCE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
   /** Worker's workflow cache; 0 turns sticky execution off. Unset: the SDK's default. */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
   /** Create the dial-test Schedule at worker start-up (off where the server has no Schedules, e.g. the time-skipping test server). */

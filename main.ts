@@ -7,6 +7,7 @@ import { createApp } from './api/app';
 import { createOrderService } from './api/order-service';
 import { createReviewIntake } from './api/review-intake';
 import { runSweeps } from './api/sweeps';
+import { createConformanceIntake } from './api/conformance-intake';
 import { ensureDialTestSchedule } from './api/schedules';
 import { ConfigError, loadConfig, type Config } from './config';
 import { calendarWarning, DEMO_WARNING } from './api/health';
@@ -67,7 +68,10 @@ export async function run(config: Config) {
     const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
     const intake = createReviewIntake({ db: database.db, temporal, config, logger: log });
     const orders = createOrderService({ db: database.db, temporal, config, logger: log });
-    const sweeps = runSweeps(config.INTAKE_SWEEP_SECONDS, { 'review cases': () => intake.sweep(), 'order lines': () => orders.sweep() }, log);
+    const conformance = createConformanceIntake({ db: database.db, temporal, config, logger: log });
+    const sweeps = runSweeps(config.INTAKE_SWEEP_SECONDS, {
+      'review cases': () => intake.sweep(), 'order lines': () => orders.sweep(), 'conformance runs': () => conformance.sweep(),
+    }, log);
     stopIntake = async () => { await sweeps.stop(); await intake.drain(); };
     const app = createApp({ db: database.db, temporal, config, logger: log, intake });
     server = await new Promise<Server>((resolve) => { const s = app.listen(config.PORT, config.HOST, () => resolve(s)); });

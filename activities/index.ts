@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { createNotifyActivities, createTransports, type Transports } from './notify';
+import { createConformanceActivities } from './conformance';
 import { createDialTestActivities } from './dial-tests';
 import { classifyFailures } from './failures';
 import { createProvisionActivities } from './provision';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReviewActivities(deps),
     ...createProvisionActivities(deps),
     ...createDialTestActivities(deps),
+    ...createConformanceActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
     ...createStuckActivities(deps),
   });

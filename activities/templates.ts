@@ -37,6 +37,10 @@ const templates: Record<string, (v: Vars) => { subject: string; body: string }> 
     subject: `Process ${str(v.workflowId)} is stuck on our side`,
     body: `The process ${str(v.workflowId)} (${str(v.subjectId)}) cannot go on: step ${str(v.step)} failed with ${str(v.failureType)}: ${str(v.message)}.\nIt re-checks by itself; once the cause is fixed, retry it with POST /v1/stuck-processes/${str(v.workflowId)}/retry or find it in the Web UI with Stuck = true.`,
   }),
+  'conformance.failed': (v) => ({
+    subject: `Conformance run ${str(v.runId)} of product ${str(v.productId)} found problems`,
+    body: `The conformance run ${str(v.runId)} of your production interface for product ${str(v.productId)} failed these checks:\n${str(v.failures)}\nThe run's report shows the requests and replies behind each one.`,
+  }),
   'review.overdue': (v) => ({
     subject: `Review ${str(v.applicationId)} is overdue`,
     body: `The ${str(v.kind)} review ${str(v.applicationId)} (round ${str(v.round)}) passed its deadline ${str(v.deadline)} without a decision.`,

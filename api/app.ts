@@ -14,6 +14,7 @@ import { createOrderService, type OrderService } from './order-service';
 import { createReviewService, type ReviewService } from './review-service';
 import type { ReviewIntake } from './review-intake';
 import { catalogRoutes } from './routes/catalog';
+import { conformanceRoutes } from './routes/conformance';
 import { dialTestRoutes } from './routes/dial-tests';
 import { ledgerRoutes } from './routes/ledger';
 import { openApiRoutes } from './routes/open-api';
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps) {
   dialTestRoutes(ctx);
   ledgerRoutes(ctx);
   stuckProcessRoutes(ctx);
+  conformanceRoutes(ctx);
 
   const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

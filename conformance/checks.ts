@@ -59,3 +59,6 @@ export interface ConformanceReport {
 }
 
 export const titleOf = (id: CheckId): string => CHECKS.find((c) => c.id === id)!.title;
+
+/** "check: why" for each failed check, as the seller's message and the API list them. */
+export const failuresOf = (r: ConformanceReport): string[] => r.checks.filter((c) => c.status === 'failed').map((c) => `${c.id}: ${c.detail}`);

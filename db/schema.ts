@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import type { ConformanceReport } from '../conformance/checks';
 import {
   bigint, bigserial, boolean, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core';
@@ -163,6 +164,9 @@ export const products = pgTable('products', {
   accessKeyEnc: text('access_key_enc'),
   /** The marketplace's commission on this product's sales, in basis points (1000 = 10%). */
   commissionRateBp: integer('commission_rate_bp').notNull().default(1000),
+  /** The latest conformance run that passed, shown to operators when they put the product on sale. */
+  conformanceRunId: text('conformance_run_id'),
+  conformancePassedAt: ts('conformance_passed_at'),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
@@ -269,6 +273,28 @@ export const dialTestRuns = pgTable('dial_test_runs', {
   details: jsonb('details').$type<{ caseId: string; passed: boolean; error?: string }[]>().notNull(),
   at: ts('at').notNull(),
 }, (t) => [uniqueIndex('dial_test_runs_dedupe').on(t.dedupeKey), index('dial_test_runs_product_day').on(t.productId, t.day)]);
+
+/** A seller conformance run on a product (docs/seller-conformance.md): requested over the API, run by a workflow. */
+export const conformanceRuns = pgTable('conformance_runs', {
+  id: text('id').primaryKey(),
+  productId: text('product_id').notNull().references(() => products.id),
+  merchantId: text('merchant_id').notNull().references(() => merchants.id),
+  requestedBy: text('requested_by').notNull().references(() => principals.id),
+  /** error: the marketplace could not run it (its own fault, e.g. a key that does not decrypt); nothing is held against the seller. */
+  status: text('status', { enum: ['running', 'passed', 'failed', 'error'] }).notNull(),
+  /** The kit's options as the run was requested (configuration snapshot). */
+  options: jsonb('options').$type<{ timeoutMs: number; pollWindowMs: number; pollIntervalMs: number; periodic: boolean }>().notNull(),
+  report: jsonb('report').$type<ConformanceReport>(),
+  error: text('error'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  workflowStartedAt: ts('workflow_started_at'),
+  finishedAt: ts('finished_at'),
+}, (t) => [
+  // One run at a time per product: a second request while one runs gets that one.
+  uniqueIndex('conformance_runs_one_running').on(t.productId).where(sql`status = 'running'`),
+  index('conformance_runs_product').on(t.productId, t.createdAt),
+  index('conformance_runs_unstarted').on(t.createdAt).where(sql`workflow_started_at is null`),
+]);
 
 // ---- The double-entry ledger (docs/decisions/009-double-entry-ledger.md, db/ledger.ts) ----
 

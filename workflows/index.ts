@@ -2,3 +2,4 @@
 export { merchantReview } from './merchant-review';
 export { saasProvision } from './saas-provision';
 export { dialTestRound } from './dial-tests';
+export { sellerConformance } from './seller-conformance';

@@ -29,6 +29,8 @@ const productView = z.object({
   id: z.string(), merchantId: z.string(), name: z.string(), deliveryType: z.string(), status: z.string(), tradingFrozen: z.boolean(),
   productionUrl: z.string().nullable().describe('shown to the seller and operators only; the access key is never shown'),
   skus: z.array(z.object({ id: z.string(), name: z.string(), chargingMode: z.string(), periods: z.number(), priceCents: z.number() })),
+  conformance: z.object({ passedRunId: z.string().nullable(), passedAt: z.string().nullable() }).nullable()
+    .describe('SaaS products, to the seller and operators only: the latest passing conformance run (null ids: none yet), shown when an operator puts the product on sale'),
 }).meta({ id: 'Product' });
 
 export function catalogRoutes({ router, registry, db, config }: RouteContext) {
@@ -39,6 +41,8 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
       id: prod.id, merchantId: prod.merchantId, name: prod.name, deliveryType: prod.deliveryType, status: prod.status, tradingFrozen: prod.tradingFrozen,
       productionUrl: seesAll(p, prod) ? prod.productionUrl : null,
       skus: rows.map(({ id, name, chargingMode, periods, priceCents }) => ({ id, name, chargingMode, periods, priceCents })),
+      conformance: seesAll(p, prod) && prod.deliveryType === 'saas'
+        ? { passedRunId: prod.conformanceRunId, passedAt: prod.conformancePassedAt?.toISOString() ?? null } : null,
     };
   }
   /** Buyers see products on sale and not frozen; a seller its own; operators all. Anything else is 404. */

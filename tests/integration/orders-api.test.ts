@@ -1,7 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { merchants, orders, products } from '../../db/schema';
-import { newId } from '../../domain/ids';
+import { orders, products } from '../../db/schema';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
 import { expectLedgerBalanced } from '../support/ledger';
 import { startSystem, type System } from '../support/system';
@@ -18,20 +17,14 @@ let buyer: { id: string; key: string };
 let sellerA: { id: string; key: string; merchantId: string };
 let sellerB: { id: string; key: string };
 
-async function merchant() {
-  const owner = await s.party('buyer');
-  const id = newId('M', 12);
-  await s.db.insert(merchants).values({ id, ownerPrincipalId: owner.id, status: 'active', onboardingApplicationId: 'MA-seed', profile: { companyName: 'Seller', customerServiceEmail: 'cs@seller.example.com' } });
-  return id;
-}
 beforeAll(async () => {
   s = await startSystem();
   seller = await startReferenceSeller({ accessKey: ACCESS_KEY, port: 0 });
   operator = await s.party('operator');
   buyer = await s.party('buyer');
-  const merchantA = await merchant();
+  const merchantA = await s.merchant();
   sellerA = { ...(await s.party('seller', { merchantId: merchantA })), merchantId: merchantA };
-  sellerB = await s.party('seller', { merchantId: await merchant() });
+  sellerB = await s.party('seller', { merchantId: await s.merchant() });
 });
 afterEach(async () => { await expectLedgerBalanced(s.db); });
 afterAll(async () => { await seller?.close(); await s?.close(); });

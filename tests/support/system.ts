@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { createApp } from '../../api/app';
 import { createPrincipal, issueApiKey } from '../../api/auth';
 import { loadConfig } from '../../config';
+import { merchants } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { createWorker } from '../../worker';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
@@ -48,6 +49,14 @@ export async function startSystem() {
     return { id, key: await issueApiKey(db, id) };
   };
 
+  /** An active merchant (owned by a new buyer account), for seller parties: `party('seller', { merchantId: await merchant() })`. */
+  const merchant = async () => {
+    const owner = await party('buyer');
+    const id = newId('M', 12);
+    await db.insert(merchants).values({ id, ownerPrincipalId: owner.id, status: 'active', onboardingApplicationId: 'MA-seed', profile: { companyName: 'Seller', customerServiceEmail: 'cs@seller.example.com' } });
+    return id;
+  };
+
   /** One HTTP call; the body is parsed when it is JSON. */
   async function call(method: string, path: string, o: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
     const res = await fetch(baseUrl + path, {
@@ -66,7 +75,7 @@ export async function startSystem() {
   }
 
   return {
-    env, db, inbox, config, baseUrl, call, party, startWorker,
+    env, db, inbox, config, baseUrl, call, party, merchant, startWorker,
     async stopWorker() { worker?.shutdown(); await running; worker = undefined; },
     async close() {
       await new Promise((r) => server.close(r));
