@@ -40,6 +40,8 @@ describe('loadConfig', () => {
       PROVISION_IDLE_ACTION: 'refund',
       PROVISION_IDLE_MS: 604_800_000,
       SELLER_CALL_TIMEOUT_MS: 5_000,
+      CONFORMANCE_POLL_WINDOW_MS: 120_000,
+      CONFORMANCE_POLL_INTERVAL_MS: 2_000,
       ARTIFACT_STORE: 'disk',
       ARTIFACT_DIR: '.data/artifacts',
       S3_REGION: 'us-east-1',
