@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq } from 'drizzle-orm';
 import type { Config } from '../config';
-import { failuresOf } from '../conformance/checks';
+import { failuresOf, type ConformanceReport } from '../conformance/checks';
 import { runConformance } from '../conformance/run';
 import type { Db } from '../db/client';
 import { conformanceRuns, products } from '../db/schema';
@@ -11,11 +11,7 @@ import type { ConformanceOutcome } from '../workflows/seller-conformance-message
 
 type Run = typeof conformanceRuns.$inferSelect;
 
-const outcomeOf = (run: Run): ConformanceOutcome => ({
-  status: run.status === 'running' ? 'error' : run.status,
-  failures: run.report ? failuresOf(run.report) : [],
-  ...(run.error ? { error: run.error } : {}),
-});
+const outcomeOf = (run: Run & { report: ConformanceReport }): ConformanceOutcome => ({ status: run.report.passed ? 'passed' : 'failed', failures: failuresOf(run.report) });
 
 export function createConformanceActivities({ db, config }: { db: Db; config: Config }) {
   const sellers = createSellerClient({ db, config });
@@ -33,7 +29,7 @@ export function createConformanceActivities({ db, config }: { db: Db; config: Co
      */
     async runConformanceKit(a: { runId: string }): Promise<ConformanceOutcome> {
       const run = await load(a.runId);
-      if (run.status !== 'running') return outcomeOf(run);
+      if (run.report) return outcomeOf({ ...run, report: run.report });
       const { url, accessKey } = await sellers.endpoint(run.productId);
       const ctx = Context.current();
       const report = await runConformance({ url, keyId: run.productId, accessKey }, {
@@ -44,6 +40,7 @@ export function createConformanceActivities({ db, config }: { db: Db; config: Co
       });
       const status = report.passed ? 'passed' : 'failed';
       const finishedAt = new Date(report.finishedAt);
+      // Our own faults (OurFault from the seller client) and database trouble are thrown: the workflow's stuck guard takes them.
       await db.transaction(async (tx) => {
         const done = await tx.update(conformanceRuns).set({ status, report, finishedAt })
           .where(and(eq(conformanceRuns.id, run.id), eq(conformanceRuns.status, 'running'))).returning({ id: conformanceRuns.id });
@@ -51,14 +48,9 @@ export function createConformanceActivities({ db, config }: { db: Db; config: Co
           await tx.update(products).set({ conformanceRunId: run.id, conformancePassedAt: finishedAt, updatedAt: new Date() }).where(eq(products.id, run.productId));
         }
       });
-      return outcomeOf(await load(a.runId));
-    },
-
-    /** The marketplace could not run the kit (its own fault): the run ends as error, nothing against the seller. */
-    async recordConformanceError(a: { runId: string; error: string }): Promise<ConformanceOutcome> {
-      await db.update(conformanceRuns).set({ status: 'error', error: a.error, finishedAt: new Date() })
-        .where(and(eq(conformanceRuns.id, a.runId), eq(conformanceRuns.status, 'running')));
-      return outcomeOf(await load(a.runId));
+      // The stored report wins: a concurrent attempt that finished first keeps its result.
+      const stored = await load(a.runId);
+      return outcomeOf({ ...stored, report: stored.report ?? report });
     },
   };
 }

@@ -280,12 +280,11 @@ export const conformanceRuns = pgTable('conformance_runs', {
   productId: text('product_id').notNull().references(() => products.id),
   merchantId: text('merchant_id').notNull().references(() => merchants.id),
   requestedBy: text('requested_by').notNull().references(() => principals.id),
-  /** error: the marketplace could not run it (its own fault, e.g. a key that does not decrypt); nothing is held against the seller. */
-  status: text('status', { enum: ['running', 'passed', 'failed', 'error'] }).notNull(),
+  /** running until the report is stored; while our own fault holds it, its workflow is stuck (stuck_processes). */
+  status: text('status', { enum: ['running', 'passed', 'failed'] }).notNull(),
   /** The kit's options as the run was requested (configuration snapshot). */
   options: jsonb('options').$type<{ timeoutMs: number; pollWindowMs: number; pollIntervalMs: number; periodic: boolean }>().notNull(),
   report: jsonb('report').$type<ConformanceReport>(),
-  error: text('error'),
   createdAt: ts('created_at').notNull().defaultNow(),
   workflowStartedAt: ts('workflow_started_at'),
   finishedAt: ts('finished_at'),

@@ -13,5 +13,5 @@ export interface ConformanceInput {
   periodic: boolean;
 }
 
-/** error: the marketplace could not run the kit (its own fault); nothing is held against the seller. */
-export interface ConformanceOutcome { status: 'passed' | 'failed' | 'error'; failures: string[]; error?: string }
+/** What the run found; `failures` are "check: why" for each failed check. */
+export interface ConformanceOutcome { status: 'passed' | 'failed'; failures: string[] }

@@ -1,36 +1,32 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { ConformanceActivities } from '../activities/conformance';
 import type { NotifyActivities } from '../activities/notify';
-import { isOurFault, OUR_FAULT } from '../seller-client/faults';
-import { DB_WRITES, notifications } from './activity-options';
+import { notifications } from './activity-options';
 import type { ConformanceInput, ConformanceOutcome } from './seller-conformance-messages';
+import { createStuckGuard } from './stuck';
 
-/** The kit makes about 30 calls, each given up after at most 3 × the call timeout, plus the polling window. */
-const kitBudgetMs = (i: ConformanceInput) => 30 * Math.max(3 * i.timeoutMs, i.timeoutMs + 10_000) + i.pollWindowMs + 60_000;
+/** How long the kit waits for one answer at most: 3 × the call timeout, at least timeout + 10 s (conformance/run.ts). */
+const abandonAfterMs = (i: ConformanceInput) => Math.max(3 * i.timeoutMs, i.timeoutMs + 10_000);
 
 const notify = proxyActivities<NotifyActivities>(notifications('1 hour'));
-const db = proxyActivities<ConformanceActivities>(DB_WRITES);
 
 /**
  * One seller conformance run (docs/seller-conformance.md): the kit in one heartbeating activity that
- * stores the report, then, when checks failed, a message to the seller listing them. History: at most
- * a few activities whatever the seller does (the kit's calls live inside the activity).
+ * stores the report, then, when checks failed, a message to the seller listing them. The seller's
+ * mistakes are the report's business; a failure of the activity itself (a key that does not decrypt,
+ * a worker lost three times) is ours, and the run waits in `stuck` for operators.
  */
 export async function sellerConformance(input: ConformanceInput): Promise<ConformanceOutcome> {
   const kit = proxyActivities<ConformanceActivities>({
-    startToCloseTimeout: kitBudgetMs(input),
-    // The kit heartbeats before every call; one call waits at most 3 × the call timeout (at least timeout + 10 s).
-    heartbeatTimeout: Math.max(3 * input.timeoutMs, input.timeoutMs + 10_000) + 30_000,
-    // A retry runs the kit afresh (new order ids); database trouble is worth two more tries, our own faults none.
-    retry: { initialInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [OUR_FAULT, 'ConformanceRunNotFound'] },
+    // About 30 calls, each given up after abandonAfterMs, plus the polling window.
+    startToCloseTimeout: 30 * abandonAfterMs(input) + input.pollWindowMs + 60_000,
+    // The kit heartbeats before every call.
+    heartbeatTimeout: abandonAfterMs(input) + 30_000,
+    // A retry runs the kit afresh with new order ids.
+    retry: { initialInterval: '10 seconds', maximumAttempts: 3 },
   });
-  let outcome: ConformanceOutcome;
-  try {
-    outcome = await kit.runConformanceKit({ runId: input.runId });
-  } catch (e) {
-    if (!isOurFault(e)) throw e;
-    outcome = await db.recordConformanceError({ runId: input.runId, error: ourFaultMessage(e) });
-  }
+  const guard = createStuckGuard({ subjectId: input.runId });
+  const outcome = await guard.run('runConformanceKit', () => kit.runConformanceKit({ runId: input.runId }));
   if (outcome.status === 'failed') {
     await notify.notifyParty({
       dedupeKey: `conformance:${input.runId}`, party: { kind: 'merchant', merchantId: input.merchantId }, template: 'conformance.failed',
@@ -38,11 +34,4 @@ export async function sellerConformance(input: ConformanceInput): Promise<Confor
     }).catch(() => undefined); // a channel that stays down is recorded by the notification itself; the run's result stands
   }
   return outcome;
-}
-
-function ourFaultMessage(e: unknown): string {
-  for (let c = e as { message?: string; cause?: unknown; type?: string } | undefined, d = 0; c && d < 5; c = c.cause as typeof c, d++) {
-    if (c.type === OUR_FAULT) return c.message ?? 'marketplace fault';
-  }
-  return 'marketplace fault';
 }

@@ -1,7 +1,8 @@
-import { desc, eq } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { CHECKS, failuresOf } from '../../conformance/checks';
-import { conformanceRuns, products } from '../../db/schema';
+import { conformanceRuns, products, stuckProcesses } from '../../db/schema';
+import { sellerConformanceWorkflowId } from '../../workflows/seller-conformance-messages';
 import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { createConformanceIntake } from '../conformance-intake';
@@ -24,27 +25,35 @@ const check = z.object({
   status: z.enum(['passed', 'failed', 'warning', 'skipped']), detail: z.string(), exchanges: z.array(exchange),
 });
 const runSummary = z.object({
-  id: z.string(), productId: z.string(), status: z.enum(['running', 'passed', 'failed', 'error']),
+  id: z.string(), productId: z.string(), status: z.enum(['running', 'passed', 'failed']),
   requestedAt: z.string(), finishedAt: z.string().nullable(),
   counts: z.object({ passed: z.number(), failed: z.number(), warning: z.number(), skipped: z.number() }).nullable(),
   failures: z.array(z.string()).describe('"check: why" for each failed check'),
-  error: z.string().nullable().describe('set when the marketplace could not run the kit (its own fault)'),
+  stuck: z.object({ step: z.string(), failureType: z.string(), message: z.string(), since: z.string() }).nullable()
+    .describe('set while the marketplace cannot run the kit through its own fault (operators are alerted and retry it); nothing is held against the seller'),
 }).meta({ id: 'ConformanceRunSummary' });
 const runView = runSummary.extend({
   options: z.object({ timeoutMs: z.number(), pollWindowMs: z.number(), pollIntervalMs: z.number(), periodic: z.boolean() }),
   checks: z.array(check).describe('each check with the requests and replies that show why'),
 }).meta({ id: 'ConformanceRun' });
 
-const summary = (r: Run) => ({
+type Stuck = typeof stuckProcesses.$inferSelect;
+const summary = (r: Run, stuck?: Stuck) => ({
   id: r.id, productId: r.productId, status: r.status, requestedAt: r.createdAt.toISOString(), finishedAt: r.finishedAt?.toISOString() ?? null,
   counts: r.report?.counts ?? null, failures: r.report ? failuresOf(r.report) : [],
-  error: r.error,
+  stuck: stuck ? { step: stuck.step, failureType: stuck.failureType, message: stuck.message, since: stuck.since.toISOString() } : null,
 });
-const view = (r: Run) => ({ ...summary(r), options: r.options, checks: r.report?.checks ?? [] });
 
 export function conformanceRoutes({ router, registry, db, config, temporal }: RouteContext) {
   const intake = createConformanceIntake({ db, temporal, config });
   const owns = (p: Principal, merchantId: string) => p.role === 'operator' || p.merchantId === merchantId;
+  /** The open stuck records of these runs' workflows, by run id. */
+  async function stuckOf(runs: Run[]): Promise<Map<string, Stuck>> {
+    const running = runs.filter((r) => r.status === 'running').map((r) => sellerConformanceWorkflowId(r.id));
+    if (running.length === 0) return new Map();
+    const rows = await db.select().from(stuckProcesses).where(and(inArray(stuckProcesses.workflowId, running), isNull(stuckProcesses.resolvedAt)));
+    return new Map(rows.map((row) => [row.subjectId, row]));
+  }
   async function product(p: Principal, id: string) {
     const [row] = await db.select().from(products).where(eq(products.id, id));
     if (!row || !owns(p, row.merchantId)) throw notFound(`product ${id}`);
@@ -65,7 +74,7 @@ export function conformanceRoutes({ router, registry, db, config, temporal }: Ro
     handler: async ({ principal, params, res }) => {
       const { run, created } = await intake.request(await product(principal, params.id), principal.id);
       res.setHeader('Location', `/v1/conformance-runs/${run.id}`);
-      return { status: created ? 202 : 200, body: summary(run) };
+      return { status: created ? 202 : 200, body: summary(run, (await stuckOf([run])).get(run.id)) };
     },
   });
 
@@ -77,7 +86,8 @@ export function conformanceRoutes({ router, registry, db, config, temporal }: Ro
     handler: async ({ principal, params, query }) => {
       const prod = await product(principal, params.id);
       const rows = await db.select().from(conformanceRuns).where(eq(conformanceRuns.productId, prod.id)).orderBy(desc(conformanceRuns.createdAt)).limit(query.limit);
-      return { body: { items: rows.map(summary) } };
+      const stuck = await stuckOf(rows);
+      return { body: { items: rows.map((r) => summary(r, stuck.get(r.id))) } };
     },
   });
 
@@ -88,7 +98,7 @@ export function conformanceRoutes({ router, registry, db, config, temporal }: Ro
     handler: async ({ principal, params }) => {
       const [run] = await db.select().from(conformanceRuns).where(eq(conformanceRuns.id, params.id));
       if (!run || !owns(principal, run.merchantId)) throw notFound(`conformance run ${params.id}`);
-      return { body: view(run) };
+      return { body: { ...summary(run, (await stuckOf([run])).get(run.id)), options: run.options, checks: run.report?.checks ?? [] } };
     },
   });
 }

@@ -6,7 +6,6 @@ CREATE TABLE "conformance_runs" (
 	"status" text NOT NULL,
 	"options" jsonb NOT NULL,
 	"report" jsonb,
-	"error" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"workflow_started_at" timestamp with time zone,
 	"finished_at" timestamp with time zone

@@ -10,6 +10,7 @@ import { ledgerTransactions, notifications, products } from '../../db/schema';
 import { createSecretBox } from '../../domain/secret-box';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
 import { sellerConformanceWorkflowId } from '../../workflows/seller-conformance-messages';
+import { expectHistoryWithin } from '../support/history';
 import { startSystem, type System } from '../support/system';
 
 const AK = 'conformance-it-access-key-0123';
@@ -59,7 +60,7 @@ describe('seller conformance runs over the API', () => {
     expect([again.status, again.json.id]).toEqual([200, runId]);
 
     const done = await finished(runId);
-    expect(done.json).toMatchObject({ status: 'passed', failures: [], error: null, options: { timeoutMs: 5000, periodic: true } });
+    expect(done.json).toMatchObject({ status: 'passed', failures: [], stuck: null, options: { timeoutMs: 5000, periodic: true } });
     expect(done.json.counts).toEqual({ passed: 17, failed: 0, warning: 0, skipped: 1 });
     expect(done.json.checks.map((c: { id: string }) => c.id)).toContain('replayed-nonce');
     expect(done.json.checks.find((c: { id: string }) => c.id === 'new-instance').exchanges[0].request.url).toContain(good.url);
@@ -76,8 +77,7 @@ describe('seller conformance runs over the API', () => {
     expect(list.json.items.map((r: { id: string; status: string }) => [r.id, r.status])).toEqual([[runId, 'passed']]);
 
     // The workflow's history stays small whatever the seller does: the kit's calls live in one activity.
-    const history = await s.env.client.workflow.getHandle(sellerConformanceWorkflowId(runId)).fetchHistory();
-    expect(history.events!.length).toBeLessThanOrEqual(20);
+    await expectHistoryWithin(s.env.client, s.env.client.workflow.getHandle(sellerConformanceWorkflowId(runId)), 20);
   });
 
   it('a failing run lists its failures in the seller\'s messages and leaves the product without a passing run', async () => {
@@ -95,15 +95,20 @@ describe('seller conformance runs over the API', () => {
     expect((await s.call('GET', `/v1/products/${productId}`, { key: seller.key })).json.conformance).toEqual({ passedRunId: null, passedAt: null });
   });
 
-  it('the marketplace\'s own fault (a key that does not decrypt) ends the run as error, with no message to the seller', async () => {
+  it('the marketplace\'s own fault (a key that does not decrypt) holds the run in stuck for operators, shown in the run, with no message to the seller', async () => {
     const productId = await saasProduct(good.url);
     await s.db.update(products).set({ accessKeyEnc: createSecretBox('b'.repeat(64)).seal(AK) }).where(eq(products.id, productId));
     const runId = (await s.call('POST', `/v1/products/${productId}/conformance-runs`, { key: seller.key, body: {} })).json.id as string;
-    const done = await finished(runId);
-    expect(done.json).toMatchObject({ status: 'error', counts: null, failures: [], checks: [] });
-    expect(done.json.error).toMatch(/does not decrypt/);
-    const sent = await s.db.select().from(notifications).where(eq(notifications.dedupeKey, `conformance:${runId}`));
-    expect(sent).toEqual([]);
+    const held = await eventually(() => s.call('GET', `/v1/conformance-runs/${runId}`, { key: seller.key }), (r) => r.json.stuck !== null, 'stuck');
+    expect(held.json).toMatchObject({ status: 'running', counts: null, failures: [], checks: [], stuck: { step: 'runConformanceKit', failureType: 'MarketplaceFault' } });
+    expect(held.json.stuck.message).toMatch(/does not decrypt/);
+    const stuckList = await s.call('GET', '/v1/stuck-processes', { key: operator.key });
+    expect(JSON.stringify(stuckList.json)).toContain(sellerConformanceWorkflowId(runId));
+    // A second request gets the held run, not a second one.
+    const again = await s.call('POST', `/v1/products/${productId}/conformance-runs`, { key: seller.key, body: {} });
+    expect([again.status, again.json.id, again.json.stuck?.failureType]).toEqual([200, runId, 'MarketplaceFault']);
+    const told = await s.db.select().from(notifications).where(eq(notifications.recipientPrincipalId, seller.id));
+    expect(told.filter((n) => n.subject.includes(runId))).toEqual([]);
   });
 
   it('only the product\'s seller runs it; others get 404, buyers 403; a product without a production interface 409; bad input 400', async () => {
