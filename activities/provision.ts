@@ -1,5 +1,6 @@
 import { and, count, eq, gte, isNull, ne } from 'drizzle-orm';
 import { shanghaiDate, shanghaiMidnight } from '../domain/working-days';
+import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import type { Config } from '../config';
@@ -8,6 +9,7 @@ import { refund, settle } from '../db/ledger';
 import { instances, orderLines, orders, products } from '../db/schema';
 import { newId } from '../domain/ids';
 import { createSellerClient, newInstanceReply, queryInstanceReply, type Judgement, type SellerReply } from '../seller-client';
+import { INSTANCE_NOT_READY } from '../workflows/saas-provision-messages';
 
 /** Result codes that mean the seller will never provision this order (spec §1.6): fail and refund at once. */
 const REFUSALS = new Set(['000100', '000101', '000102', '000103', '000104', '000105', '000106', '000107']);
@@ -51,7 +53,8 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
       const r = await sellers.call({
         productId: line.productId, activity: 'newInstance', reply: newInstanceReply, judge: judgeNewInstance,
         body: { businessId: newId('B', 24), orderId: line.orderId, orderLineId: line.id },
-        record: { dedupeKey: `${line.id}:newInstance:${a.attempt}`, orderLineId: line.id },
+        // The activity's own attempt too: a call retried after a worker died is recorded as well.
+        record: { dedupeKey: `${line.id}:newInstance:${a.attempt}${activityInfo().attempt > 1 ? `.${activityInfo().attempt}` : ''}`, orderLineId: line.id },
       });
       const instanceId = r.outcome === 'success' || r.outcome === 'async' ? r.data?.instanceId : undefined;
       const out: CallOutcome = {
@@ -83,7 +86,27 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
       return { ready: r.outcome === 'success' };
     },
 
-    async setProvisioning(a: { orderLineId: string; provisioning: 'calling' | 'polling' | 'interface_failed' }) {
+    /**
+     * One poll of a line answered 000004 (version 2): each attempt of this activity is one queryInstance call;
+     * not ready yet is a retryable InstanceNotReady, which the server retries at the poll interval until the
+     * window (schedule-to-close) ends. The seller's faults are recorded as interface messages like every call.
+     */
+    async pollInstance(a: { orderLineId: string; instanceId: string; key: string }): Promise<{ ready: true }> {
+      const line = await loadLine(a.orderLineId);
+      const r = await sellers.call({
+        productId: line.productId, activity: 'queryInstance', body: { instanceId: a.instanceId }, reply: queryInstanceReply,
+        judge: (q) => {
+          if (q.fault || !q.data) return { outcome: 'retryable', error: q.fault?.kind === 'unexpected-reply' ? 'unexpected response' : q.fault?.message ?? 'no reply' };
+          const ready = q.data.resultCode === '000000' && !!q.data.info?.some((i) => i.instanceId === a.instanceId && i.appInfo);
+          return ready ? { outcome: 'success' } : { outcome: 'retryable', error: 'instance not ready' };
+        },
+        record: { dedupeKey: `${line.id}:queryInstance:${a.key}:${activityInfo().attempt}`, orderLineId: line.id },
+      });
+      if (r.outcome === 'success') return { ready: true };
+      throw ApplicationFailure.retryable(r.error ?? 'instance not ready', INSTANCE_NOT_READY);
+    },
+
+    async setProvisioning(a: { orderLineId: string; provisioning: 'calling' | 'polling' | 'interface_failed' | 'stuck' }) {
       await db.update(orderLines).set({ provisioning: a.provisioning, updatedAt: new Date() })
         .where(and(eq(orderLines.id, a.orderLineId), eq(orderLines.status, 'processing')));
     },
@@ -103,12 +126,12 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
     },
 
     /** Closes a line as failed or cancelled and returns its price to the buyer once (the ledger key makes it so). */
-    async closeAndRefund(a: { orderLineId: string; status: 'failed' | 'cancelled'; reason: string; interfaceFailure?: boolean }) {
-      await db.transaction(async (tx) => {
+    async closeAndRefund(a: { orderLineId: string; status: 'failed' | 'cancelled'; reason: string; interfaceFailure?: boolean }): Promise<{ refundedCents: number | null }> {
+      return db.transaction(async (tx) => {
         const [line] = await tx.select().from(orderLines).where(eq(orderLines.id, a.orderLineId));
-        if (!line || line.status === 'delivered') return;
-        await tx.update(orderLines).set({ status: a.status, failure: a.reason, updatedAt: new Date() }).where(eq(orderLines.id, line.id));
-        await refund(tx, { orderLineId: line.id, memo: `refund (${a.status}): ${a.reason}` });
+        if (!line || line.status === 'delivered') return { refundedCents: null };
+        await tx.update(orderLines).set({ status: a.status, provisioning: 'done', failure: a.reason, updatedAt: new Date() }).where(eq(orderLines.id, line.id));
+        const refunded = await refund(tx, { orderLineId: line.id, memo: `refund (${a.status}): ${a.reason}` });
         if (a.interfaceFailure) {
           await tx.update(orderLines).set({ interfaceFailed: true }).where(eq(orderLines.id, line.id));
           await flagForDelisting(tx as unknown as Db, line.productId, new Date());
@@ -117,6 +140,7 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
         if (lines.every((l) => l.status === 'failed' || l.status === 'cancelled')) {
           await tx.update(orders).set({ status: a.status, updatedAt: new Date() }).where(eq(orders.id, line.orderId));
         }
+        return { refundedCents: refunded ? line.priceCents : null };
       });
     },
   };

@@ -199,7 +199,7 @@ export const orderLines = pgTable('order_lines', {
   merchantId: text('merchant_id').notNull().references(() => merchants.id),
   status: text('status', { enum: ['processing', 'delivered', 'failed', 'cancelled'] }).notNull(),
   /** Why provisioning is stuck or failed, as the seller and operators see it. */
-  provisioning: text('provisioning', { enum: ['calling', 'polling', 'interface_failed', 'done'] }).notNull().default('calling'),
+  provisioning: text('provisioning', { enum: ['calling', 'polling', 'stuck', 'interface_failed', 'done'] }).notNull().default('calling'),
   priceCents: integer('price_cents').notNull(),
   instanceId: text('instance_id'),
   failure: text('failure'),

@@ -1,9 +1,14 @@
 /** What the API and the SaaS provisioning workflow share. Imported by workflow code: Temporal packages only. */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { StuckInfo } from './stuck-messages';
 
 export const saasProvisionWorkflowId = (orderLineId: string) => `saas-provision:${orderLineId}`;
 
+/** The patch that marks version 2 (decision 013): histories without it replay workflows/legacy/saas-provision-v1.ts. */
+export const PROVISION_V2 = 'provision-v2-flat-polling';
+
+/** Durations in milliseconds, snapshotted from configuration when the order is placed. */
 export interface ProvisionInput {
   orderLineId: string;
   merchantId: string;
@@ -11,13 +16,30 @@ export interface ProvisionInput {
   retryIntervalMs: number;
   retryWindowMs: number;
   pollIntervalMs: number;
+  /** How long a restart's call polls after 000004 (the automatic phase polls until its own window ends). */
   pollWindowMs: number;
   idleAction: 'refund' | 'keep';
   idleMs: number;
+  /** State carried by continue-as-new after a manual restart (version 2). */
+  carry?: ProvisionCarry;
 }
 
-/** calling → (polling) → delivered | failed; calling → interface_failed (retries over) → restart/manual/cancel. */
-export type ProvisionStatus = 'calling' | 'polling' | 'interface_failed' | 'delivered' | 'failed' | 'cancelled';
+export interface ProvisionCarry {
+  attempts: number;
+  lastError: string | null;
+  instanceId: string | null;
+  restarts: number;
+  /** ISO 8601: when the automatic window closes (or closed). */
+  autoRetriesEndAt: string;
+  /** ISO 8601: since when the line waits for a person (null while the automatic phase runs). */
+  waitingSince: string | null;
+}
+
+/**
+ * calling → (polling) → delivered | failed; calling → interface_failed (window over) → restart/manual/cancel;
+ * `stuck` whenever our own side fails (docs/durable-patterns.md), back to where it was once fixed.
+ */
+export type ProvisionStatus = 'calling' | 'polling' | 'stuck' | 'interface_failed' | 'delivered' | 'failed' | 'cancelled';
 
 export interface ProvisionState {
   orderLineId: string;
@@ -25,8 +47,14 @@ export interface ProvisionState {
   attempts: number;
   lastError: string | null;
   instanceId: string | null;
-  /** Epoch ms when automatic retries stop. */
-  autoRetriesEndAt: number;
+  /** ISO 8601: when the automatic window closes; time stuck on our side extends it. */
+  autoRetriesEndAt: string;
+  /** ISO 8601: since when the line waits for the seller's restart or manual delivery, or the buyer's cancellation. */
+  waitingSince: string | null;
+  restarts: number;
+  /** The refund when the line closed failed or cancelled (cents), else null. */
+  refundedCents: number | null;
+  stuck: StuckInfo | null;
 }
 
 export interface ManualDelivery { sellerId: string; instanceId: string }
@@ -36,6 +64,8 @@ export const cancelUpdate = defineUpdate<ProvisionState, [{ buyerId: string }]>(
 export const provisionStateQuery = defineQuery<ProvisionState>('state');
 
 export const PROVISION_NOT_ALLOWED = 'ProvisionActionNotAllowed';
+/** A poll attempt whose instance is not ready yet: retried by the server at the poll interval. */
+export const INSTANCE_NOT_READY = 'InstanceNotReady';
 
 export const PROVISION_SA = {
   status: defineSearchAttributeKey('ProvisionStatus', SearchAttributeType.KEYWORD),

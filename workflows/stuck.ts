@@ -1,5 +1,6 @@
 import {
-  ActivityFailure, ApplicationFailure, condition, proxyActivities, setHandler, TimeoutFailure, upsertSearchAttributes, workflowInfo,
+  ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, TimeoutFailure,
+  upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { NotifyActivities } from '../activities/notify';
 import type { StuckActivities } from '../activities/stuck';
@@ -24,6 +25,14 @@ export interface StuckGuardOptions {
   maxRecheckMs?: number;
   /** Called when the process becomes stuck or resumes, to update the workflow's own status and read model. */
   onChange?: (stuck: StuckInfo | null) => Promise<void> | void;
+}
+
+/** Thrown by `run` when its `interrupt` became true while the step was stuck: the caller has something else to do. */
+export class StepInterrupted extends Error {
+  constructor(public readonly step: string) {
+    super(`${step} was interrupted while stuck`);
+    this.name = 'StepInterrupted';
+  }
 }
 
 /** The type and message of the failure under an ActivityFailure, as the stuck state shows them. */
@@ -99,10 +108,10 @@ export function createStuckGuard(o: StuckGuardOptions) {
     if (changed) await o.onChange?.(stuck);
   }
 
-  async function leave(operatorId: string | undefined) {
+  async function leave(resolvedBy: string) {
     stuck = null;
     upsertSearchAttributes([{ key: STUCK_SA.stuck, value: false }, { key: STUCK_SA.reason, value: null }]);
-    await readModel.clearStuck({ workflowId: info.workflowId, resolvedBy: operatorId ?? 'recheck' }).catch(() => undefined);
+    await readModel.clearStuck({ workflowId: info.workflowId, resolvedBy }).catch(() => undefined);
     recorded = false;
     await o.onChange?.(null);
   }
@@ -111,25 +120,37 @@ export function createStuckGuard(o: StuckGuardOptions) {
     /** Why the process is stuck now, or null. */
     current: () => stuck,
 
-    async run<T>(step: string, fn: () => Promise<T>, opts: { passThrough?: readonly string[] } = {}): Promise<T> {
-      for (let waitMs = recheckMs; ; waitMs = Math.min(waitMs * 2, maxRecheckMs)) {
-        const byOperator = retryRequested;
-        try {
-          const value = await fn();
-          if (stuck) await leave(byOperator ? retriedBy : undefined);
-          return value;
-        } catch (e) {
-          if (!(e instanceof ActivityFailure)) throw e;
-          if (opts.passThrough?.includes(failureOf(e).type)) {
-            if (stuck) await leave(undefined);
-            throw e;
+    /**
+     * Runs a step until it passes (see above). `interrupt`: while the step waits stuck, something the
+     * caller must attend to (a buyer's cancellation) ends the wait with StepInterrupted. Cancelling the
+     * step's scope also leaves the stuck state.
+     */
+    async run<T>(step: string, fn: () => Promise<T>, opts: { passThrough?: readonly string[]; interrupt?: () => boolean } = {}): Promise<T> {
+      const interrupted = () => opts.interrupt?.() ?? false;
+      try {
+        for (let waitMs = recheckMs; ; waitMs = Math.min(waitMs * 2, maxRecheckMs)) {
+          const byOperator = retryRequested;
+          try {
+            const value = await fn();
+            if (stuck) await leave(byOperator ? retriedBy : 'recheck');
+            return value;
+          } catch (e) {
+            if (!(e instanceof ActivityFailure) || isCancellation(e)) throw e;
+            if (opts.passThrough?.includes(failureOf(e).type)) {
+              if (stuck) await leave('recheck');
+              throw e;
+            }
+            await enter(step, e, waitMs);
+          } finally {
+            // An attempt that ends after a retry was asked for answers it (even one already under way then).
+            if (retryRequested) { retryRequested = false; retriesDone++; }
           }
-          await enter(step, e, waitMs);
-        } finally {
-          // An attempt that ends after a retry was asked for answers it (even one already under way then).
-          if (retryRequested) { retryRequested = false; retriesDone++; }
+          await condition(() => retryRequested || interrupted(), waitMs);
+          if (!retryRequested && interrupted()) throw new StepInterrupted(step);
         }
-        await condition(() => retryRequested, waitMs);
+      } catch (e) {
+        if (stuck && (e instanceof StepInterrupted || isCancellation(e))) await CancellationScope.nonCancellable(() => leave('abandoned'));
+        throw e;
       }
     },
   };

@@ -79,7 +79,10 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
     },
   });
 
-  const provisionView = z.object({ status: z.string(), attempts: z.number(), instanceId: z.string().nullable(), lastError: z.string().nullable() });
+  const provisionView = z.object({
+    status: z.string(), attempts: z.number(), instanceId: z.string().nullable(), lastError: z.string().nullable(),
+    refundedCents: z.number().nullable().describe('The refund when the action closed the line (cancel), in cents'),
+  });
   const actionResponses = {
     200: { description: 'The provisioning state after the action took effect', schema: provisionView },
     202: { description: 'The action was taken and is under way; `Location` is the order to follow', schema: z.object({ accepted: z.literal(true), location: z.string() }) },
@@ -87,7 +90,8 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
     404: { description: 'No such order line of yours', schema: problemSchema },
     409: { description: 'The order line is not in a state that allows this', schema: problemSchema },
   };
-  const stateView = (s: { status: string; attempts: number; instanceId: string | null; lastError: string | null }) => ({ status: s.status, attempts: s.attempts, instanceId: s.instanceId, lastError: s.lastError });
+  const stateView = (s: { status: string; attempts: number; instanceId: string | null; lastError: string | null; refundedCents?: number | null }) =>
+    ({ status: s.status, attempts: s.attempts, instanceId: s.instanceId, lastError: s.lastError, refundedCents: s.refundedCents ?? null });
 
   /** An action on one order line: who may, on which line, and the Update it becomes. */
   function lineAction<B extends z.ZodObject>(o: {
