@@ -40,6 +40,17 @@ export interface CallOutcome { outcome: 'success' | 'async' | 'retryable' | 'ref
 export function createProvisionActivities({ db, config }: { db: Db; config: Config }) {
   const sellers = createSellerClient({ db, config });
 
+  /** queryInstance for one instance of a line: success when the seller reports it with its app info. */
+  const queryInstance = (line: { id: string; productId: string }, instanceId: string, dedupeKey: string) => sellers.call({
+    productId: line.productId, activity: 'queryInstance', body: { instanceId }, reply: queryInstanceReply,
+    judge: (q) => {
+      if (q.fault || !q.data) return { outcome: 'retryable', error: q.fault?.kind === 'unexpected-reply' ? 'unexpected response' : q.fault?.message ?? 'no reply' };
+      const ready = q.data.resultCode === '000000' && !!q.data.info?.some((i) => i.instanceId === instanceId && i.appInfo);
+      return ready ? { outcome: 'success' } : { outcome: 'retryable', error: 'instance not ready' };
+    },
+    record: { dedupeKey, orderLineId: line.id },
+  });
+
   async function loadLine(orderLineId: string) {
     const [line] = await db.select().from(orderLines).where(eq(orderLines.id, orderLineId));
     if (!line) throw ApplicationFailure.nonRetryable(`order line ${orderLineId} not found`, 'OrderLineNotFound');
@@ -72,18 +83,10 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
       return out;
     },
 
+    /** Version 1's poll (one activity per poll); kept for lines started before version 2. */
     async callQueryInstance(a: { orderLineId: string; instanceId: string; poll: number }): Promise<{ ready: boolean }> {
       const line = await loadLine(a.orderLineId);
-      const r = await sellers.call({
-        productId: line.productId, activity: 'queryInstance', body: { instanceId: a.instanceId }, reply: queryInstanceReply,
-        judge: (q) => {
-          if (q.fault || !q.data) return { outcome: 'retryable', error: q.fault?.kind === 'unexpected-reply' ? 'unexpected response' : q.fault?.message ?? 'no reply' };
-          const ready = q.data.resultCode === '000000' && !!q.data.info?.some((i) => i.instanceId === a.instanceId && i.appInfo);
-          return ready ? { outcome: 'success' } : { outcome: 'retryable', error: 'instance not ready' };
-        },
-        record: { dedupeKey: `${line.id}:queryInstance:${a.instanceId}:${a.poll}:${Date.now()}`, orderLineId: line.id },
-      });
-      return { ready: r.outcome === 'success' };
+      return { ready: (await queryInstance(line, a.instanceId, `${line.id}:queryInstance:${a.instanceId}:${a.poll}:${Date.now()}`)).outcome === 'success' };
     },
 
     /**
@@ -93,15 +96,7 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
      */
     async pollInstance(a: { orderLineId: string; instanceId: string; key: string }): Promise<{ ready: true }> {
       const line = await loadLine(a.orderLineId);
-      const r = await sellers.call({
-        productId: line.productId, activity: 'queryInstance', body: { instanceId: a.instanceId }, reply: queryInstanceReply,
-        judge: (q) => {
-          if (q.fault || !q.data) return { outcome: 'retryable', error: q.fault?.kind === 'unexpected-reply' ? 'unexpected response' : q.fault?.message ?? 'no reply' };
-          const ready = q.data.resultCode === '000000' && !!q.data.info?.some((i) => i.instanceId === a.instanceId && i.appInfo);
-          return ready ? { outcome: 'success' } : { outcome: 'retryable', error: 'instance not ready' };
-        },
-        record: { dedupeKey: `${line.id}:queryInstance:${a.key}:${activityInfo().attempt}`, orderLineId: line.id },
-      });
+      const r = await queryInstance(line, a.instanceId, `${line.id}:queryInstance:${a.key}:${activityInfo().attempt}`);
       if (r.outcome === 'success') return { ready: true };
       throw ApplicationFailure.retryable(r.error ?? 'instance not ready', INSTANCE_NOT_READY);
     },
