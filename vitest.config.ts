@@ -17,6 +17,8 @@ export default defineConfig({
       // The whole cluster under faults; scripts/test.sh runs it alone, after the others (it wants both cores).
       // Its report goes to stdout directly, so the CI log shows it when the test passes too.
       { test: { name: 'cluster', include: ['tests/cluster/**/*.test.ts'], pool: 'forks', setupFiles, fileParallelism: false, testTimeout: 45 * 60_000, hookTimeout: 30 * 60_000 } },
+      // The system as a user runs it (make start) and the README's walkthroughs against it.
+      { test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], pool: 'forks', setupFiles, fileParallelism: false, testTimeout: 240_000, hookTimeout: 240_000 } },
     ],
   },
 });

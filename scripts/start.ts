@@ -78,7 +78,7 @@ async function demoData(): Promise<DemoData> {
 
 const keys = await demoData();
 const seller = await startReferenceSeller({
-  accessKey: keys.sellerAccessKey, port: sellerPort,
+  accessKey: keys.sellerAccessKey, port: sellerPort, admin: true,
   // As a careful seller, it confirms every new order line with Query Order on our API before provisioning.
   queryOrder: { baseUrl: apiUrl, keyId: keys.productId },
 });
@@ -102,7 +102,11 @@ console.log(`
     Database        ${config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.PGLITE_DIR}`}
 
     Reference seller ${seller.url}   (the demo SaaS product's production interface)
-
+                     its faults switch at run time: npm run seller:faults -- --help   (docs/demo.md)
+${config.DEMO_FAST ? `
+    DEMO_FAST: a review's working day lasts ${config.DEMO_WORKING_DAY_SECONDS} s, provisioning retries every ${config.PROVISION_RETRY_INTERVAL_MS / 1000} s for ${config.PROVISION_RETRY_WINDOW_MS / 60_000} min.
+               For trying things only: never run production like this.
+` : ''}
     Demo operator key: ${keys.operator}
     Demo buyer key:    ${keys.buyer}${await buyerBalance()}
     Demo seller key:   ${keys.seller}

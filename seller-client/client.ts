@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { eq } from 'drizzle-orm';
 import { z, type ZodType } from 'zod';
 import type { Config } from '../config';
@@ -91,6 +92,7 @@ export function createSellerClient({ db, config }: { db: Db; config: Config }) {
       activity: c.activity, request: maskSecrets(request), httpStatus: reply.httpStatus ?? null, response: stored,
       resultCode: reply.resultCode ?? null, outcome: judged.outcome, error: judged.error ?? null, latencyMs: reply.latencyMs, at: c.record.at ?? new Date(),
     }).onConflictDoNothing();
+    logCall(c, reply, judged);
     return { ...reply, outcome: judged.outcome, error: judged.error ?? null, product: { id: product.id, merchantId: product.merchantId } };
   }
 
@@ -98,6 +100,16 @@ export function createSellerClient({ db, config }: { db: Db; config: Config }) {
 }
 
 export type SellerClient = ReturnType<typeof createSellerClient>;
+
+/** One line per call in the worker's log, so a terminal shows each attempt and why it failed; outside an activity, none. */
+function logCall(c: Pick<SellerCall<BaseReply>, 'activity' | 'record'>, reply: SellerReply<unknown>, judged: Judgement) {
+  let log;
+  try { log = Context.current().log; } catch { return; }
+  const answer = reply.fault ? reply.fault.message : `${reply.resultCode ?? 'no result code'}`;
+  const line = `seller ${c.activity}${c.record.orderLineId ? ` ${c.record.orderLineId}` : ''}: ${answer} → ${judged.outcome}${judged.error && !reply.fault ? ` (${judged.error})` : ''} in ${reply.latencyMs} ms`;
+  if (judged.outcome === 'success' || judged.outcome === 'async') log.info(line);
+  else log.warn(line);
+}
 
 /** A reply exactly as it came: status, the two headers that matter, the body (capped), or the transport's fault. */
 export interface RawReply { httpStatus?: number; contentType?: string; bodySign?: string; body?: string; latencyMs: number; fault?: SellerFault }

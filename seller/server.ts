@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { signOpenApiCall } from '../domain/open-api-signing';
 import { bodySignHeader, canonicalPayload, signature, verifyRequest } from '../domain/saas-signing';
+import { ADMIN_PATH, serveAdmin, type SellerControl } from './admin';
 import type { SellerFaults } from './faults';
 import { AUTH_FAILED, BAD_REQUEST, INTERNAL_ERROR, InstanceBook, queryIds, type Answer, type Instance } from './instances';
 
@@ -27,6 +28,8 @@ export interface SellerOptions {
   queryOrder?: QueryOrderTarget;
   /** Fault switches to start with (seller/faults.ts); `faults` on the running seller changes them later. */
   faults?: SellerFaults;
+  /** Serve the run-time fault switches at /_admin/faults to callers with the access key (seller/admin.ts); make start does. */
+  admin?: boolean;
 }
 
 /** Where and as whom the seller calls Query Order: the marketplace's base URL and the product id of its key. */
@@ -185,7 +188,20 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
     res.writeHead(status).end(raw);
   }
 
+  const control: SellerControl = {
+    faults, setFaults: (f) => setFaults(f), mode: () => mode, setMode: (m) => { mode = m; }, startMode: mode, now,
+  };
+  function setFaults(f: SellerFaults) {
+    for (const k of Object.keys(faults)) delete faults[k as keyof SellerFaults];
+    Object.assign(faults, f);
+  }
+
   const server = createServer((req, res) => {
+    // Before the interface's own handling: a demo can switch an outage off while the seller is down.
+    if (o.admin && req.url?.startsWith(ADMIN_PATH)) {
+      serveAdmin(req, res, o.accessKey, control).catch(() => res.destroy());
+      return;
+    }
     handle(req, res).catch((e: unknown) => send(res, 500, { resultCode: INTERNAL_ERROR, resultMsg: String(e).slice(0, 255) }));
   });
   await new Promise<void>((resolve, reject) => {
@@ -203,10 +219,7 @@ export async function startReferenceSeller(o: SellerOptions): Promise<ReferenceS
       .filter((c) => c.activity === activity && c.verdict === 'ok' && c.resultCode === '000000')
       .map((c) => c.body as Record<string, unknown>),
     faults,
-    setFaults: (f) => {
-      for (const k of Object.keys(faults)) delete faults[k as keyof SellerFaults];
-      Object.assign(faults, f);
-    },
+    setFaults,
     queryOrderCalls,
     setQueryOrder: (t) => { queryOrder = t; },
     setMode: (m) => { mode = m; },
