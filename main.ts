@@ -16,7 +16,7 @@ import { openDatabase } from './db/client';
 import { createLogger, installTemporalLogging } from './logging';
 import { createWorker } from './worker';
 
-/** Connects to Temporal, waiting for a server that is still starting (make start launches both at once). */
+/** Connects to Temporal or PostgreSQL, waiting for a server that is still starting (make start and the cluster launch them together). */
 async function connectWithRetry<T>(connect: () => Promise<T>, what: string, log: Logger, seconds = 60): Promise<T> {
   for (let waited = 0; ; waited++) {
     try {
@@ -32,7 +32,9 @@ async function connectWithRetry<T>(connect: () => Promise<T>, what: string, log:
 export async function run(config: Config) {
   const log = createLogger(config);
   installTemporalLogging(log);
-  const database = await openDatabase({ url: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
+  // PostgreSQL may be starting, or restarting, with this process (a cluster, a crash): wait for it as for Temporal.
+  const open = () => openDatabase({ url: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
+  const database = config.DATABASE_URL ? await connectWithRetry(open, 'the database', log) : await open();
   log.info({ database: database.kind }, 'database ready');
   for (const year of await incompleteCalendarYears(database.db)) log.warn(calendarWarning(year));
   if (config.DEMO_FAST) log.warn(DEMO_WARNING);

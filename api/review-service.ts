@@ -4,7 +4,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
-import { isUniqueViolation } from '../db/errors';
+import { describeDbError, isUniqueViolation } from '../db/errors';
 import { insertUnless } from '../db/insert-unless';
 import { applicationRevisions, merchantApplications, merchants, reviewEvents } from '../db/schema';
 import { idFromKey, newId } from '../domain/ids';
@@ -45,7 +45,7 @@ export function createReviewService({ db, temporal, config, logger, intake = cre
   async function ensureRunning(app: Application, opts: { markLater?: boolean } = {}): Promise<Date | null> {
     if (app.status !== 'pending' && app.status !== 'rejected') return app.workflowStartedAt;
     return intake.start(app, opts).catch((e: unknown) => {
-      logger?.warn({ applicationId: app.id, err: (e as Error).message }, 'review workflow not started; the intake sweep will start it');
+      logger?.warn({ applicationId: app.id, err: describeDbError(e) ?? (e as Error).message }, 'review workflow not started; the intake sweep will start it');
       return app.workflowStartedAt;
     });
   }
