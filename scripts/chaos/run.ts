@@ -99,7 +99,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     log(`load stopped: ${load.orders.length} orders, ${load.apps.length} applications sent; waiting for accepted work to finish`);
 
     const settleUntil = Date.now() + (o.settleSeconds ?? 300) * 1000;
-    for (let s = await settled(db, buyerId, applicantId); !s.done; s = await settled(db, buyerId, applicantId)) {
+    const decided = load.apps.filter((a) => a.decision?.outcome === 'accepted' || a.decision?.outcome === 'accepted-earlier').map((a) => a.id);
+    for (let s = await settled(db, buyerId, applicantId, decided); !s.done; s = await settled(db, buyerId, applicantId, decided)) {
       if (Date.now() > settleUntil) { log(`${s.waiting} items still unfinished after ${o.settleSeconds ?? 300} s`); break; }
       await sleep(1000);
     }

@@ -191,12 +191,18 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
   };
 }
 
-/** True when every accepted order line has ended and every accepted case has its workflow recorded. */
-export async function settled(db: Db, buyerId: string, applicantId: string): Promise<{ done: boolean; waiting: number }> {
+/**
+ * True when every accepted order line has ended, every accepted case has its workflow recorded, and every
+ * decision the clients were answered for is written (an accepted decision may still be retrying its write
+ * after a database outage: the 202 answer says so).
+ */
+export async function settled(db: Db, buyerId: string, applicantId: string, decided: string[] = []): Promise<{ done: boolean; waiting: number }> {
   const [l] = await db.select({ n: sql<number>`count(*)::int` }).from(orderLines).innerJoin(orders, eq(orders.id, orderLines.orderId))
     .where(and(eq(orders.buyerPrincipalId, buyerId), eq(orderLines.status, 'processing')));
   const [c] = await db.select({ n: sql<number>`count(*)::int` }).from(merchantApplications)
     .where(and(eq(merchantApplications.applicantPrincipalId, applicantId), sql`${merchantApplications.workflowStartedAt} is null`));
-  const waiting = (l?.n ?? 0) + (c?.n ?? 0);
+  const [d] = decided.length ? await db.select({ n: sql<number>`count(*)::int` }).from(merchantApplications)
+    .where(and(inArray(merchantApplications.id, decided), eq(merchantApplications.status, 'pending'))) : [{ n: 0 }];
+  const waiting = (l?.n ?? 0) + (c?.n ?? 0) + (d?.n ?? 0);
   return { done: waiting === 0, waiting };
 }
