@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createArtifactStore } from './artifacts';
 import { createApp } from './api/app';
 import { createOrderService } from './api/order-service';
+import { createSubscriptionService } from './api/subscription-service';
 import { createReviewIntake } from './api/review-intake';
 import { runSweeps } from './api/sweeps';
 import { createConformanceIntake } from './api/conformance-intake';
@@ -71,8 +72,10 @@ export async function run(config: Config) {
     const intake = createReviewIntake({ db: database.db, temporal, config, logger: log });
     const orders = createOrderService({ db: database.db, temporal, config, logger: log });
     const conformance = createConformanceIntake({ db: database.db, temporal, config, logger: log });
+    const subscriptions = createSubscriptionService({ db: database.db, temporal, config });
     const sweeps = runSweeps(config.INTAKE_SWEEP_SECONDS, {
       'review cases': () => intake.sweep(), 'order lines': () => orders.sweep(), 'conformance runs': () => conformance.sweep(),
+      subscriptions: () => subscriptions.sweep(),
     }, log);
     stopIntake = async () => { await sweeps.stop(); await intake.drain(); };
     const app = createApp({ db: database.db, temporal, config, logger: log, intake });

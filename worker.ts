@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Config } from './config';
 import type { Db } from './db/client';
+import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from './activities';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -30,7 +31,8 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     namespace: o.namespace,
     taskQueue: o.taskQueue,
     workflowBundle: o.workflowBundle ?? (await bundleWorkflows()),
-    activities: createActivities(o),
+    // A client over the worker's own connection, for activities that start workflows.
+    activities: createActivities({ ...o, temporal: o.temporal ?? new Client({ connection: o.connection, namespace: o.namespace }) }),
     ...(o.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
   });
 }

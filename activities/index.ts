@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { createNotifyActivities, createTransports, type Transports } from './notify';
@@ -7,10 +8,13 @@ import { classifyFailures } from './failures';
 import { createProvisionActivities } from './provision';
 import { createReviewActivities } from './review';
 import { createStuckActivities } from './stuck';
+import { createSubscriptionActivities } from './subscription';
 
 export interface ActivityDeps {
   db: Db;
   config: Config;
+  /** The worker's client of Temporal, for activities that start workflows (a delivered subscription). */
+  temporal?: Client;
   /** Injected by tests that want to observe or break delivery; defaults to SMTP and the SMS gateway. */
   transports?: Transports;
 }
@@ -26,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProvisionActivities(deps),
     ...createDialTestActivities(deps),
     ...createConformanceActivities(deps),
+    ...createSubscriptionActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
     ...createStuckActivities(deps),
   });

@@ -11,6 +11,7 @@ import { authenticate } from './auth';
 import { createHealth } from './health';
 import { notFoundHandler, problemHandler } from './problem';
 import { createOrderService, type OrderService } from './order-service';
+import { createSubscriptionService, type SubscriptionService } from './subscription-service';
 import { createReviewService, type ReviewService } from './review-service';
 import type { ReviewIntake } from './review-intake';
 import { catalogRoutes } from './routes/catalog';
@@ -19,6 +20,7 @@ import { dialTestRoutes } from './routes/dial-tests';
 import { ledgerRoutes } from './routes/ledger';
 import { openApiRoutes } from './routes/open-api';
 import { orderRoutes } from './routes/orders';
+import { subscriptionRoutes } from './routes/subscriptions';
 import { calendarRoutes } from './routes/calendar';
 import { merchantApplicationRoutes } from './routes/merchant-applications';
 import { merchantRoutes } from './routes/merchants';
@@ -28,7 +30,7 @@ import { stuckProcessRoutes } from './routes/stuck-processes';
 
 /** `intake`: pass the process's one intake so main.ts can run its sweep and drain it on shutdown. */
 export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger; intake?: ReviewIntake }
-export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; config: Config; temporal: Client; reviews: ReviewService; orders: OrderService }
+export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; config: Config; temporal: Client; reviews: ReviewService; orders: OrderService; subscriptions: SubscriptionService }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -59,7 +61,7 @@ export function createApp(deps: AppDeps) {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'API key: `mk_<id>_<secret>`' });
   const v1 = Router();
-  const ctx: RouteContext = { router: v1, registry, db: deps.db, config: deps.config, temporal: deps.temporal, reviews: createReviewService(deps), orders: createOrderService(deps) };
+  const ctx: RouteContext = { router: v1, registry, db: deps.db, config: deps.config, temporal: deps.temporal, reviews: createReviewService(deps), orders: createOrderService(deps), subscriptions: createSubscriptionService(deps) };
   merchantApplicationRoutes(ctx);
   reviewRoutes(ctx);
   merchantRoutes(ctx);
@@ -67,6 +69,7 @@ export function createApp(deps: AppDeps) {
   calendarRoutes(ctx);
   catalogRoutes(ctx);
   orderRoutes(ctx);
+  subscriptionRoutes(ctx);
   openApiRoutes(ctx);
   dialTestRoutes(ctx);
   ledgerRoutes(ctx);

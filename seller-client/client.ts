@@ -6,6 +6,7 @@ import type { Db } from '../db/client';
 import { interfaceMessages, products } from '../db/schema';
 import { signRequest, verifyBodySign, type SignedRequest } from '../domain/saas-signing';
 import { createSecretBox } from '../domain/secret-box';
+import { createEndpointLimiter, endpointOf, type EndpointLimiter } from './endpoint-limit';
 import { OurFault, type SellerFault } from './faults';
 import { maskSecrets, maskSecretsInText } from './mask';
 
@@ -66,7 +67,9 @@ export function defaultJudge(r: SellerReply<BaseReply>): Judgement {
  * interface message with credentials masked. The seller's faults come back as values; our own
  * (no master key, a key that does not decrypt, a missing product) are thrown as OurFault.
  */
-export function createSellerClient({ db, config }: { db: Db; config: Config }) {
+export function createSellerClient({ db, config, limiter }: { db: Db; config: Config; limiter?: EndpointLimiter }) {
+  // At most SELLER_ENDPOINT_CONCURRENCY calls in flight per endpoint, across workers; a lease outlives a dead process by one call timeout.
+  const slots = limiter ?? createEndpointLimiter(db, { limit: config.SELLER_ENDPOINT_CONCURRENCY, leaseMs: 20_000 + 5_000 });
   async function endpoint(productId: string) {
     const [product] = await db.select().from(products).where(eq(products.id, productId));
     if (!product) throw new OurFault('product-missing', `product ${productId} not found`);
@@ -85,7 +88,14 @@ export function createSellerClient({ db, config }: { db: Db; config: Config }) {
     const { product, url, accessKey } = await endpoint(c.productId);
     const request = { activity: c.activity, ...c.body };
     const timeoutMs = c.timeoutMs ?? config.SELLER_CALL_TIMEOUT_MS;
-    const { reply, stored } = await post(url, accessKey, request, (c.reply ?? baseReply) as ZodType<T>, timeoutMs);
+    const release = await slots.acquire(endpointOf(url));
+    let sent: Awaited<ReturnType<typeof post<T>>>;
+    try {
+      sent = await post(url, accessKey, request, (c.reply ?? baseReply) as ZodType<T>, timeoutMs);
+    } finally {
+      await release();
+    }
+    const { reply, stored } = sent;
     const judged = (c.judge ?? (defaultJudge as (r: SellerReply<T>) => Judgement))(reply);
     await db.insert(interfaceMessages).values({
       dedupeKey: c.record.dedupeKey, orderLineId: c.record.orderLineId ?? null, productId: product.id, merchantId: product.merchantId,

@@ -16,7 +16,8 @@ const skuInput = z.strictObject({
   chargingMode: z.enum(['yearly', 'monthly', 'one_time', 'on_demand']),
   periods: z.number().int().min(1).max(60).default(1),
   priceCents: z.number().int().min(0).max(100_000_000),
-});
+  trialDays: z.number().int().min(1).max(90).optional().describe('a trial SKU: free for this many days, then released unless converted at priceCents a term'),
+}).refine((s) => !s.trialDays || s.chargingMode === 'monthly' || s.chargingMode === 'yearly', { message: 'only a monthly or yearly SKU has a trial', path: ['trialDays'] });
 const productInput = z.strictObject({
   name: z.string().trim().min(1).max(200),
   deliveryType: z.enum(['saas', 'image', 'license', 'manual_service', 'hardware', 'api']),
@@ -28,7 +29,7 @@ const productInput = z.strictObject({
 const productView = z.object({
   id: z.string(), merchantId: z.string(), name: z.string(), deliveryType: z.string(), status: z.string(), tradingFrozen: z.boolean(),
   productionUrl: z.string().nullable().describe('shown to the seller and operators only; the access key is never shown'),
-  skus: z.array(z.object({ id: z.string(), name: z.string(), chargingMode: z.string(), periods: z.number(), priceCents: z.number() })),
+  skus: z.array(z.object({ id: z.string(), name: z.string(), chargingMode: z.string(), periods: z.number(), priceCents: z.number(), trialDays: z.number().nullable() })),
   conformance: z.object({ passedRunId: z.string().nullable(), passedAt: z.string().nullable() }).nullable()
     .describe('SaaS products, to the seller and operators only: the latest passing conformance run (null ids: none yet), shown when an operator puts the product on sale'),
 }).meta({ id: 'Product' });
@@ -40,7 +41,7 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
     return {
       id: prod.id, merchantId: prod.merchantId, name: prod.name, deliveryType: prod.deliveryType, status: prod.status, tradingFrozen: prod.tradingFrozen,
       productionUrl: seesAll(p, prod) ? prod.productionUrl : null,
-      skus: rows.map(({ id, name, chargingMode, periods, priceCents }) => ({ id, name, chargingMode, periods, priceCents })),
+      skus: rows.map(({ id, name, chargingMode, periods, priceCents, trialDays }) => ({ id, name, chargingMode, periods, priceCents, trialDays })),
       conformance: seesAll(p, prod) && prod.deliveryType === 'saas'
         ? { passedRunId: prod.conformanceRunId, passedAt: prod.conformancePassedAt?.toISOString() ?? null } : null,
     };
