@@ -59,6 +59,9 @@ const schema = z.object({
   CONFORMANCE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
   /** Worker's workflow cache; 0 turns sticky execution off. Unset: the SDK's default. */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
+  /** The reconciliation Schedule: how often it looks for rows open while their workflow is closed, and how old a start must be. */
+  RECONCILE_EVERY_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+  RECONCILE_GRACE_MINUTES: z.coerce.number().int().min(0).max(1440).default(10),
   /** Create the dial-test Schedule at worker start-up (off where the server has no Schedules, e.g. the time-skipping test server). */
   CREATE_SCHEDULES: bool.default(true),
   /** Artifact store (artifacts/): `disk` keeps files under ARTIFACT_DIR, `s3` in an S3-compatible bucket. */

@@ -8,7 +8,7 @@ import { createOrderService } from './api/order-service';
 import { createReviewIntake } from './api/review-intake';
 import { runSweeps } from './api/sweeps';
 import { createConformanceIntake } from './api/conformance-intake';
-import { ensureDialTestSchedule } from './api/schedules';
+import { ensureDialTestSchedule, ensureReconcileSchedule } from './api/schedules';
 import { ConfigError, loadConfig, type Config } from './config';
 import { calendarWarning, DEMO_WARNING } from './api/health';
 import { incompleteCalendarYears } from './db/calendar';
@@ -45,12 +45,15 @@ export async function run(config: Config) {
   let stopIntake: (() => Promise<void>) | undefined;
   let clientConnection: Connection | undefined;
   let nativeConnection: NativeConnection | undefined;
+  let workerClient: Client | undefined;
 
   if (config.RUN_WORKER) {
     nativeConnection = await connectWithRetry(() => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }), `Temporal at ${config.TEMPORAL_ADDRESS}`, log);
+    // The reconciliation's activities ask Temporal about workflows, and start-up creates the Schedules: one client.
+    workerClient = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
     worker = await createWorker({
       connection: nativeConnection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db: database.db, config,
-      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS, temporal: workerClient,
     });
     workerDone = worker.run();
     // Writes cut short by a killed process leave partial files or open multipart uploads: clear day-old ones.
@@ -60,9 +63,8 @@ export async function run(config: Config) {
     setInterval(sweepArtifacts, 3_600_000).unref();
     log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
     if (config.CREATE_SCHEDULES) {
-      const scheduleClient = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
-      log.info({ schedule: await ensureDialTestSchedule(scheduleClient, config.TEMPORAL_TASK_QUEUE) }, 'dial-test schedule');
-      await scheduleClient.connection.close();
+      log.info({ schedule: await ensureDialTestSchedule(workerClient, config.TEMPORAL_TASK_QUEUE) }, 'dial-test schedule');
+      log.info({ schedule: await ensureReconcileSchedule(workerClient, config.TEMPORAL_TASK_QUEUE, { everyMinutes: config.RECONCILE_EVERY_MINUTES, graceMs: config.RECONCILE_GRACE_MINUTES * 60_000 }) }, 'reconcile schedule');
     }
   }
   if (config.RUN_API) {
@@ -92,6 +94,7 @@ export async function run(config: Config) {
     if (worker?.getState() === 'RUNNING') worker.shutdown();
     await workerDone;
     await clientConnection?.close();
+    await workerClient?.connection.close();
     await nativeConnection?.close();
     await database.close();
   };

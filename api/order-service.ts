@@ -1,6 +1,5 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
@@ -10,8 +9,7 @@ import { balanceOf, charge } from '../db/ledger';
 import { orderLines, orders, products, skus } from '../db/schema';
 import { idFromKey, newId } from '../domain/ids';
 import { shanghaiDate } from '../domain/working-days';
-import { saasProvisionWorkflowId, PROVISION_SA, type ProvisionInput } from '../workflows/saas-provision-messages';
-import { SA } from '../workflows/merchant-review-messages';
+import { provisionStartOptions } from '../workflows/saas-provision-messages';
 import { Problem } from './problem';
 import { withTemporalDeadline } from './updates';
 
@@ -25,13 +23,6 @@ function orderId(now: Date, random: string): string {
 }
 
 export function createOrderService({ db, temporal, config, logger }: { db: Db; temporal: Client; config: Config; logger?: Logger | undefined }) {
-  const provisionInput = (line: Line): ProvisionInput => ({
-    orderLineId: line.id, merchantId: line.merchantId, productId: line.productId,
-    retryIntervalMs: config.PROVISION_RETRY_INTERVAL_MS, retryWindowMs: config.PROVISION_RETRY_WINDOW_MS,
-    pollIntervalMs: config.PROVISION_POLL_INTERVAL_MS, pollWindowMs: config.PROVISION_POLL_WINDOW_MS,
-    idleAction: config.PROVISION_IDLE_ACTION, idleMs: config.PROVISION_IDLE_MS,
-  });
-
   /**
    * Starts provisioning for every SaaS line still processing, and records each start; safe to call
    * again (USE_EXISTING). Lines whose start failed are found by `sweep` (decision 008).
@@ -40,14 +31,8 @@ export function createOrderService({ db, temporal, config, logger }: { db: Db; t
     const saas = lines.length ? await db.select({ id: products.id }).from(products).where(and(inArray(products.id, lines.map((l) => l.productId)), eq(products.deliveryType, 'saas'))) : [];
     const saasIds = new Set(saas.map((p) => p.id));
     for (const line of lines.filter((l) => l.status === 'processing' && saasIds.has(l.productId))) {
-      await withTemporalDeadline(temporal, () => temporal.workflow.start('saasProvision', {
-        workflowId: saasProvisionWorkflowId(line.id), taskQueue: config.TEMPORAL_TASK_QUEUE, args: [provisionInput(line)],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING, workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        staticSummary: `SaaS provisioning of order line ${line.id}`,
-        typedSearchAttributes: [
-          { key: PROVISION_SA.status, value: 'calling' }, { key: PROVISION_SA.productId, value: line.productId }, { key: SA.merchantId, value: line.merchantId },
-        ],
-      })).catch((e: Error) => { if (e.name !== 'WorkflowExecutionAlreadyStartedError') throw e; });
+      await withTemporalDeadline(temporal, () => temporal.workflow.start('saasProvision', provisionStartOptions(line, config)))
+        .catch((e: Error) => { if (e.name !== 'WorkflowExecutionAlreadyStartedError') throw e; });
       await markStarted(db, orderLines, line.id, new Date());
     }
   }

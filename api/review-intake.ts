@@ -18,7 +18,7 @@ export function reviewStartOptions(app: StartFields, config: Config) {
   const input: MerchantReviewInput = {
     applicationId: app.id, kind: app.kind, ...(app.merchantId ? { merchantId: app.merchantId } : {}),
     workingDays: config.REVIEW_WORKING_DAYS, resubmitWindowDays: config.RESUBMIT_WINDOW_DAYS,
-    openedAt: app.openedAt.getTime(),
+    openedAt: app.openedAt.toISOString(),
   };
   return {
     workflowId: app.workflowId, taskQueue: config.TEMPORAL_TASK_QUEUE, args: [input] as [MerchantReviewInput],

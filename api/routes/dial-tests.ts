@@ -1,9 +1,8 @@
 import { desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { runDebugCall } from '../../activities/dial-tests';
+import { runDebugCall, saveDialCase } from '../../activities/dial-tests';
 import { createSellerClient } from '../../seller-client';
 import { dialTestCases, dialTestRuns, products } from '../../db/schema';
-import { newId } from '../../domain/ids';
 import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { notFound } from '../problem';
@@ -26,7 +25,7 @@ export function dialTestRoutes({ router, registry, db, config }: RouteContext) {
 
   defineRoute(router, registry, {
     method: 'post', path: '/v1/products/:id/debug-calls', tag: 'Dial tests', roles: ['seller'],
-    summary: 'Debug the production interface with a testFlag=1 call. A passing call is saved as a case the dial tests replay.',
+    summary: 'Debug the production interface with a testFlag=1 call. A passing call is saved as a case the dial tests replay (the same call once; the newest 10 per product).',
     params: idParam, body: debugBody,
     responses: {
       200: { description: 'The result', schema: z.object({ passed: z.boolean(), resultCode: z.string().nullable(), error: z.string().nullable(), latencyMs: z.number(), savedCaseId: z.string().nullable() }) },
@@ -36,11 +35,8 @@ export function dialTestRoutes({ router, registry, db, config }: RouteContext) {
       const product = await ownProduct(principal, params.id);
       const { activity, ...fields } = body;
       const r = await runDebugCall(sellers, product, activity, fields, new Date());
-      let savedCaseId: string | null = null;
-      if (r.passed) {
-        savedCaseId = newId('DC', 14);
-        await db.insert(dialTestCases).values({ id: savedCaseId, productId: product.id, activity, body: fields });
-      }
+      // The same call saved twice is one case; a product keeps its newest MAX_DIAL_CASES.
+      const savedCaseId = r.passed ? await saveDialCase(db, product.id, activity, fields) : null;
       return { body: { passed: r.passed, resultCode: r.resultCode ?? null, error: r.error ?? null, latencyMs: r.latencyMs, savedCaseId } };
     },
   });

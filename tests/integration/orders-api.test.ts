@@ -178,7 +178,7 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     const described = await schedule.describe();
     expect(described.spec.timezone).toBe('Asia/Shanghai');
     expect(described.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 9, end: 9, step: 1 }, { start: 15, end: 15, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
-    expect(described.policies.overlap).toBe('SKIP');
+    expect(described.policies.overlap).toBe('ALLOW_ALL');
 
     await schedule.trigger();
     const runs = await eventually(() => s.call('GET', `/v1/products/${productId}/dial-tests`, { key: sellerA.key }), (r) => r.json.runs?.length > 0, 'a dial-test run');

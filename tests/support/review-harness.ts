@@ -50,7 +50,7 @@ export async function startReviewHarness(extraConfig: Record<string, string> = {
   const h = {
     env, db, inbox, config, applicant, operator,
     async startWorker(opts: { maxCachedWorkflows?: number } = {}) {
-      worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, db, config, workflowBundle: await workflowBundle(), ...opts });
+      worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, db, config, temporal: env.client, workflowBundle: await workflowBundle(), ...opts });
       running = worker.run();
     },
     async stopWorker() {

@@ -12,7 +12,9 @@ import { newId } from '../../domain/ids';
 import { createWorker } from '../../worker';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { TEST_MASTER_KEY } from './catalog';
+import { openDatabase } from '../../db/client';
 import { freshDatabase } from './db';
+import { startTcpProxy } from './tcp-proxy';
 import { startInbox } from './inbox';
 import { workflowBundle } from './review-harness';
 
@@ -22,7 +24,7 @@ const QUIET_TEMPORAL_CLI = fileURLToPath(new URL('./temporal-quiet.sh', import.m
  * The whole system as it runs in production, on loopback: a Temporal dev server, PostgreSQL, the
  * real worker, the REST API over real HTTP, and SMTP/SMS sinks standing in for the outside world.
  */
-export async function startSystem() {
+export async function startSystem(opts: { databaseProxy?: boolean } = {}) {
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: QUIET_TEMPORAL_CLI }, searchAttributes: ALL_SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error'] },
   });
@@ -33,14 +35,20 @@ export async function startSystem() {
     MASTER_KEY: TEST_MASTER_KEY,
   });
   const { db } = database;
+  // With `databaseProxy` the API and the worker reach PostgreSQL through a proxy the test can cut (an outage);
+  // `db` stays direct, for the test's own reads.
+  const url = new URL(database.url);
+  const proxy = opts.databaseProxy ? await startTcpProxy({ host: url.hostname, port: Number(url.port) }) : undefined;
+  const appDatabase = proxy ? await openDatabase({ url: Object.assign(new URL(database.url), { port: String(proxy.port) }).toString(), poolSize: 5 }) : undefined;
+  const appDb = appDatabase?.db ?? db;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   const startWorker = async () => {
-    worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, db, config, workflowBundle: await workflowBundle() });
+    worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, db: appDb, config, temporal: env.client, workflowBundle: await workflowBundle() });
     running = worker.run();
   };
   await startWorker();
-  const app = createApp({ db, temporal: env.client, config, logger: pino({ level: 'silent' }) });
+  const app = createApp({ db: appDb, temporal: env.client, config, logger: pino({ level: 'silent' }) });
   const server: Server = await new Promise((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -75,7 +83,7 @@ export async function startSystem() {
   }
 
   return {
-    env, db, inbox, config, baseUrl, call, party, merchant, startWorker,
+    env, db, inbox, config, baseUrl, call, party, merchant, startWorker, proxy,
     async stopWorker() { worker?.shutdown(); await running; worker = undefined; },
     async close() {
       await new Promise((r) => server.close(r));
@@ -83,6 +91,8 @@ export async function startSystem() {
       await running;
       await env.teardown();
       await inbox.close();
+      await appDatabase?.close();
+      await proxy?.close();
       await database.drop();
     },
   };

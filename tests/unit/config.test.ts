@@ -31,6 +31,8 @@ describe('loadConfig', () => {
       INTAKE_SWEEP_SECONDS: 10,
       RUN_WORKER: true,
       RUN_API: true,
+      RECONCILE_EVERY_MINUTES: 15,
+      RECONCILE_GRACE_MINUTES: 10,
       CREATE_SCHEDULES: true,
       // SaaS provisioning runs on the spec's real durations: every 3 minutes for 3 hours, 5 s per call.
       PROVISION_RETRY_INTERVAL_MS: 180_000,
