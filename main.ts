@@ -4,6 +4,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createArtifactStore } from './artifacts';
 import { createApp } from './api/app';
+import { listen } from './api/edge';
 import { createOrderService } from './api/order-service';
 import { createReviewIntake } from './api/review-intake';
 import { runSweeps } from './api/sweeps';
@@ -78,7 +79,7 @@ export async function run(config: Config) {
     }, log);
     stopIntake = async () => { await sweeps.stop(); await intake.drain(); };
     const app = createApp({ db: database.db, temporal, config, logger: log, intake });
-    server = await new Promise<Server>((resolve) => { const s = app.listen(config.PORT, config.HOST, () => resolve(s)); });
+    server = await listen(app, config.PORT, config.HOST);
     log.info(`API listening on http://${config.HOST}:${config.PORT} (docs at /docs)`);
   }
 

@@ -9,6 +9,8 @@ import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { authenticate } from './auth';
 import { createHealth } from './health';
+import { methodNotAllowed, routePattern } from './edge';
+import { statesEveryConstraint } from './open-api-document';
 import { notFoundHandler, problemHandler } from './problem';
 import { createOrderService, type OrderService } from './order-service';
 import { createReviewService, type ReviewService } from './review-service';
@@ -54,7 +56,7 @@ export function createApp(deps: AppDeps) {
     customSuccessMessage: (req, res, ms) => `${req.method} ${req.url} ${res.statusCode} ${Math.round(ms)} ms`,
     customErrorMessage: (req, res, err) => `${req.method} ${req.url} ${res.statusCode}: ${err.message}`,
   }));
-  app.use(express.json({ limit: '256kb', type: ['application/json', 'application/*+json'] }));
+  // No body parser here: each route reads its body after the key, the role and the media type were checked (api/route.ts).
 
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'API key: `mk_<id>_<secret>`' });
@@ -73,11 +75,12 @@ export function createApp(deps: AppDeps) {
   stuckProcessRoutes(ctx);
   conformanceRoutes(ctx);
 
-  const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  const document = statesEveryConstraint(new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: 'Marketplace back end', version: '0.1.0', description: 'Long-running marketplace processes on Temporal. Errors are application/problem+json (RFC 9457).' },
     servers: [{ url: '/' }],
-  });
+  }));
+  const declared = registry.definitions.flatMap((d) => (d.type === 'route' ? [{ method: d.route.method, pattern: routePattern(d.route.path.replace(/\{(\w+)\}/g, ':$1')) }] : []));
   const health = createHealth(deps.db, deps.config);
   app.get('/healthz', async (_req, res) => { res.json(await health()); });
   app.get('/openapi.json', (_req, res) => { res.json(document); });
@@ -85,6 +88,7 @@ export function createApp(deps: AppDeps) {
   // Routes carry their full /v1 paths (they are also the OpenAPI paths); every one of them needs a key.
   app.use('/v1', authenticate(deps.db));
   app.use(v1);
+  app.use(methodNotAllowed(declared));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

@@ -43,7 +43,8 @@ export function authenticate(db: Db, cacheMs = 30_000): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');
     if (!header) throw unauthorized('send an API key as Authorization: Bearer <key>');
-    const m = /^Bearer (\S+)$/.exec(header)?.[1]?.match(KEY_FORMAT);
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    const m = /^bearer +(\S+) *$/i.exec(header)?.[1]?.match(KEY_FORMAT);
     if (!m) throw unauthorized('malformed API key');
     const given = Buffer.from(hash(m[2]!), 'hex');
     let entry = cache.get(m[1]!);

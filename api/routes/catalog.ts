@@ -8,23 +8,22 @@ import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { conflict, notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
-import { idempotencyHeaders, idParam } from '../schemas';
+import { httpUrl, idempotencyHeaders, idParam, text } from '../schemas';
 
 type Product = typeof products.$inferSelect;
 const skuInput = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: text(100),
   chargingMode: z.enum(['yearly', 'monthly', 'one_time', 'on_demand']),
   periods: z.number().int().min(1).max(60).default(1),
   priceCents: z.number().int().min(0).max(100_000_000),
 });
-const productInput = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  deliveryType: z.enum(['saas', 'image', 'license', 'manual_service', 'hardware', 'api']),
-  productionUrl: z.url({ protocol: /^https?$/ }).max(512).optional(),
-  accessKey: z.string().min(16, 'at least 16 characters').max(256).optional(),
-  skus: z.array(skuInput).min(1).max(50),
-}).refine((p) => p.deliveryType !== 'saas' || (p.productionUrl && p.accessKey), { message: 'a SaaS product needs productionUrl and accessKey', path: ['productionUrl'] })
-  .meta({ id: 'ProductInput' });
+const productBase = { name: text(200), skus: z.array(skuInput).min(1).max(50) };
+// A SaaS product names its production interface and access key; other kinds have none (one schema each, so
+// the document states it).
+const productInput = z.discriminatedUnion('deliveryType', [
+  z.strictObject({ ...productBase, deliveryType: z.literal('saas'), productionUrl: httpUrl, accessKey: z.string().min(16, 'at least 16 characters').max(256) }),
+  z.strictObject({ ...productBase, deliveryType: z.enum(['image', 'license', 'manual_service', 'hardware', 'api']) }),
+]).meta({ id: 'ProductInput' });
 const productView = z.object({
   id: z.string(), merchantId: z.string(), name: z.string(), deliveryType: z.string(), status: z.string(), tradingFrozen: z.boolean(),
   productionUrl: z.string().nullable().describe('shown to the seller and operators only; the access key is never shown'),
@@ -63,7 +62,8 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
       const prod = await db.transaction(async (tx) => {
         const [row] = await tx.insert(products).values({
           id, merchantId: principal.merchantId!, name: body.name, deliveryType: body.deliveryType, status: 'draft',
-          productionUrl: body.productionUrl ?? null, accessKeyEnc: body.accessKey ? createSecretBox(config.MASTER_KEY!).seal(body.accessKey) : null,
+          productionUrl: body.deliveryType === 'saas' ? body.productionUrl : null,
+          accessKeyEnc: body.deliveryType === 'saas' ? createSecretBox(config.MASTER_KEY!).seal(body.accessKey) : null,
         }).returning();
         await tx.insert(skus).values(body.skus.map((s) => ({ id: newId('SK', 14), productId: id, ...s })));
         return row!;

@@ -10,7 +10,7 @@ import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { conflict, notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
-import { idempotencyHeaders, idParam } from '../schemas';
+import { idempotencyHeaders, idParam, queryInt } from '../schemas';
 import { runUpdate, type UpdateAnswer } from '../updates';
 
 type Order = typeof orders.$inferSelect;
@@ -124,7 +124,7 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
     update: (id, sellerId) => runUpdate(temporal, `order line ${id}`, handle(id), restartUpdate, [{ sellerId }]),
   });
   lineAction({
-    verb: 'deliver', as: 'seller', tag: 'Provisioning', body: z.strictObject({ instanceId: z.string().trim().min(1).max(64) }),
+    verb: 'deliver', as: 'seller', tag: 'Provisioning', body: z.strictObject({ instanceId: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'printable ASCII without spaces, at most 64 characters') }),
     summary: 'Deliver by hand with the instance the seller created outside the interface.',
     update: (id, sellerId, b) => runUpdate(temporal, `order line ${id}`, handle(id), manualDeliveryUpdate, [{ sellerId, instanceId: b.instanceId }]),
   });
@@ -136,7 +136,7 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
   defineRoute(router, registry, {
     method: 'get', path: '/v1/interface-messages', tag: 'Provisioning', roles: ['seller', 'operator'],
     summary: 'Production interface messages: every call to a seller with its request, response or error, and latency.',
-    query: z.strictObject({ orderLineId: lineParam.shape.id.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }),
+    query: z.strictObject({ orderLineId: lineParam.shape.id.optional(), limit: queryInt(1, 500).default(100) }),
     responses: { 200: { description: 'Messages, newest first', schema: z.object({ items: z.array(message) }) } },
     handler: async ({ principal, query }) => {
       const rows = await db.select().from(interfaceMessages).where(and(

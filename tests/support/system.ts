@@ -5,6 +5,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createApp } from '../../api/app';
+import { listen } from '../../api/edge';
 import { createPrincipal, issueApiKey } from '../../api/auth';
 import { loadConfig } from '../../config';
 import { merchants } from '../../db/schema';
@@ -49,7 +50,7 @@ export async function startSystem(opts: { databaseProxy?: boolean } = {}) {
   };
   await startWorker();
   const app = createApp({ db: appDb, temporal: env.client, config, logger: pino({ level: 'silent' }) });
-  const server: Server = await new Promise((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
+  const server: Server = await listen(app, 0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const party = async (role: 'buyer' | 'operator' | 'seller', extra: { merchantId?: string; supervisor?: boolean } = {}) => {
