@@ -8,6 +8,7 @@ import { Runtime } from '@temporalio/worker';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config';
+import { safeError } from './observability/safe-error';
 
 export const REDACT = ['*.authorization', '*.apiKey', '*.accessKey'];
 
@@ -33,7 +34,8 @@ export function errorLine(err: unknown): string {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
     if (e instanceof Error) {
       const type = (e as { type?: unknown }).type;
-      parts.push(`${typeof type === 'string' && type ? type : e.name}: ${e.message}`);
+      // Never SQL text or its parameters (drizzle puts both into its message): observability/safe-error.ts.
+      parts.push(`${typeof type === 'string' && type ? type : e.name}: ${safeError(e).message ?? ''}`);
       e = e.cause;
     } else {
       parts.push(String(e));

@@ -10,11 +10,13 @@ import { createReviewIntake } from './api/review-intake';
 import { runSweeps } from './api/sweeps';
 import { createConformanceIntake } from './api/conformance-intake';
 import { ensureDialTestSchedule, ensureReconcileSchedule } from './api/schedules';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, secretBoxOf, type Config } from './config';
 import { calendarWarning, DEMO_WARNING } from './api/health';
 import { incompleteCalendarYears } from './db/calendar';
 import { openDatabase } from './db/client';
 import { createLogger, installTemporalLogging } from './logging';
+import { resealSecrets } from './db/reseal';
+import { safeError } from './observability/safe-error';
 import { createWorker } from './worker';
 
 /** Connects to Temporal or PostgreSQL, waiting for a server that is still starting (make start and the cluster launch them together). */
@@ -59,10 +61,18 @@ export async function run(config: Config) {
     workerDone = worker.run();
     // Writes cut short by a killed process leave partial files or open multipart uploads: clear day-old ones.
     const artifacts = createArtifactStore(config);
-    const sweepArtifacts = () => artifacts.sweepPartials(86_400_000).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'artifact sweep failed'));
+    const sweepArtifacts = () => artifacts.sweepPartials(86_400_000).catch((e: unknown) => log.warn({ err: safeError(e) }, 'artifact sweep failed'));
     void sweepArtifacts();
     setInterval(sweepArtifacts, 3_600_000).unref();
     log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+    // Values sealed under an older master key are re-sealed under MASTER_KEY, in the background.
+    const box = secretBoxOf(config);
+    if (box) {
+      void resealSecrets(database.db, box).then(
+        (r) => { if (r.resealed || r.unreadable) log.info(r, 'secrets re-sealed under the current master key'); },
+        (e: unknown) => log.warn({ err: safeError(e) }, 're-sealing secrets failed; the next start tries again'),
+      );
+    }
     if (config.CREATE_SCHEDULES) {
       log.info({ schedule: await ensureDialTestSchedule(workerClient, config.TEMPORAL_TASK_QUEUE) }, 'dial-test schedule');
       log.info({ schedule: await ensureReconcileSchedule(workerClient, config.TEMPORAL_TASK_QUEUE, { everyMinutes: config.RECONCILE_EVERY_MINUTES, graceMs: config.RECONCILE_GRACE_MINUTES * 60_000 }) }, 'reconcile schedule');

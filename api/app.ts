@@ -7,7 +7,7 @@ import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
-import { authenticate } from './auth';
+import { createKeyStore, type KeyStore } from './auth';
 import { createHealth } from './health';
 import { methodNotAllowed, routePattern } from './edge';
 import { statesEveryConstraint } from './open-api-document';
@@ -15,6 +15,7 @@ import { notFoundHandler, problemHandler } from './problem';
 import { createOrderService, type OrderService } from './order-service';
 import { createReviewService, type ReviewService } from './review-service';
 import type { ReviewIntake } from './review-intake';
+import { apiKeyRoutes } from './routes/api-keys';
 import { catalogRoutes } from './routes/catalog';
 import { conformanceRoutes } from './routes/conformance';
 import { dialTestRoutes } from './routes/dial-tests';
@@ -30,7 +31,7 @@ import { stuckProcessRoutes } from './routes/stuck-processes';
 
 /** `intake`: pass the process's one intake so main.ts can run its sweep and drain it on shutdown. */
 export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger; intake?: ReviewIntake }
-export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; config: Config; temporal: Client; reviews: ReviewService; orders: OrderService }
+export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; config: Config; temporal: Client; reviews: ReviewService; orders: OrderService; keys: KeyStore }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -61,7 +62,8 @@ export function createApp(deps: AppDeps) {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'API key: `mk_<id>_<secret>`' });
   const v1 = Router();
-  const ctx: RouteContext = { router: v1, registry, db: deps.db, config: deps.config, temporal: deps.temporal, reviews: createReviewService(deps), orders: createOrderService(deps) };
+  const keys = createKeyStore(deps.db, deps.config.API_KEY_CACHE_MS);
+  const ctx: RouteContext = { router: v1, registry, db: deps.db, config: deps.config, temporal: deps.temporal, reviews: createReviewService(deps), orders: createOrderService(deps), keys };
   merchantApplicationRoutes(ctx);
   reviewRoutes(ctx);
   merchantRoutes(ctx);
@@ -71,6 +73,7 @@ export function createApp(deps: AppDeps) {
   orderRoutes(ctx);
   openApiRoutes(ctx);
   dialTestRoutes(ctx);
+  apiKeyRoutes(ctx);
   ledgerRoutes(ctx);
   stuckProcessRoutes(ctx);
   conformanceRoutes(ctx);
@@ -86,7 +89,7 @@ export function createApp(deps: AppDeps) {
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'Marketplace API' }));
   // Routes carry their full /v1 paths (they are also the OpenAPI paths); every one of them needs a key.
-  app.use('/v1', authenticate(deps.db));
+  app.use('/v1', keys.authenticate);
   app.use(v1);
   app.use(methodNotAllowed(declared));
   app.use(notFoundHandler);

@@ -1,9 +1,10 @@
+import { safeError } from '../observability/safe-error';
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
-import { describeDbError, isUniqueViolation } from '../db/errors';
+import { isUniqueViolation } from '../db/errors';
 import { markStarted, notStarted, SWEEP_GRACE_MS } from '../db/workflow-started';
 import { balanceOf, charge } from '../db/ledger';
 import { orderLines, orders, products, skus } from '../db/schema';
@@ -104,7 +105,7 @@ export function createOrderService({ db, temporal, config, logger }: { db: Db; t
       }
       // The order is paid and committed: if Temporal cannot take the starts now, the sweep makes them later.
       await startProvisioning(placed.lines).catch((e: unknown) =>
-        logger?.warn({ orderId: id, err: describeDbError(e) ?? (e as Error).message }, 'provisioning not started; the orders sweep will start it'));
+        logger?.warn({ orderId: id, err: safeError(e) }, 'provisioning not started; the orders sweep will start it'));
       return { ...placed, created: true };
     },
   };

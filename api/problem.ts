@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ZodError } from 'zod';
+import { safeError } from '../observability/safe-error';
 import { OurFault } from '../seller-client/faults';
 import { isTransientDbError } from '../db/errors';
 import { isTemporalUnavailable } from './temporal-errors';
@@ -70,6 +71,6 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   // A database or Temporal that is away is not a bug: the client may try again shortly.
   if (isTransientDbError(err)) return send(res, unavailable('the database is unavailable; try again shortly'), req.originalUrl);
   if (isTemporalUnavailable(err)) return send(res, unavailable('the process engine is unavailable; try again shortly'), req.originalUrl);
-  req.log?.error({ err: { type: err?.constructor?.name, message: err?.message, code: err?.code ?? err?.cause?.code } }, 'unhandled error');
+  req.log?.error({ err: safeError(err) }, 'unhandled error');
   send(res, new Problem(500, 'Internal Server Error', 'an unexpected error occurred; the request id names it in the logs'), req.originalUrl);
 };

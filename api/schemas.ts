@@ -24,7 +24,7 @@ const PATH = "(?:/[A-Za-z0-9._~!$&'()*+,;=:@%-]*)*(?:\\?[A-Za-z0-9._~!$&'()*+,;=
 export const HTTP_URL = new RegExp(`^https?://${HOST}${PORT}${PATH}$`);
 export const httpUrl = z.string().max(512).regex(HTTP_URL, 'must be an http(s) URL with a host name or IPv4 address');
 
-const phone = z.string().regex(/^\+?[1-9]\d{6,14}$/, 'must be a phone number: digits, optionally with a leading +');
+export const phone = z.string().regex(/^\+?[1-9]\d{6,14}$/, 'must be a phone number: digits, optionally with a leading +');
 
 /** E-mail addresses: a dot-atom local part (RFC 5322) at a DNS name. */
 const EMAIL = new RegExp(`^[A-Za-z0-9!#$%&'*+/=?^_\`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_\`{|}~-]+)*@(?:${LABEL}\\.)+${LABEL}$`);

@@ -1,11 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { eq } from 'drizzle-orm';
 import { z, type ZodType } from 'zod';
-import type { Config } from '../config';
+import { secretBoxOf, type Config } from '../config';
 import type { Db } from '../db/client';
 import { interfaceMessages, products } from '../db/schema';
 import { signRequest, verifyBodySign, type SignedRequest } from '../domain/saas-signing';
-import { createSecretBox } from '../domain/secret-box';
 import { OurFault, type SellerFault } from './faults';
 import { maskSecrets, maskSecretsInText } from './mask';
 
@@ -74,7 +73,7 @@ export function createSellerClient({ db, config }: { db: Db; config: Config }) {
     if (!config.MASTER_KEY) throw new OurFault('master-key-missing', 'MASTER_KEY is not configured');
     let accessKey: string;
     try {
-      accessKey = createSecretBox(config.MASTER_KEY).open(product.accessKeyEnc);
+      accessKey = secretBoxOf(config)!.open(product.accessKeyEnc);
     } catch {
       throw new OurFault('decrypt-failed', `the access key of product ${productId} does not decrypt with the configured master key`);
     }

@@ -1,9 +1,9 @@
 import { and, eq, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
+import { secretBoxOf } from '../../config';
 import { balanceOf, topUp } from '../../db/ledger';
 import { principals, products, skus } from '../../db/schema';
 import { newId } from '../../domain/ids';
-import { createSecretBox } from '../../domain/secret-box';
 import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { conflict, notFound, Problem } from '../problem';
@@ -63,7 +63,7 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
         const [row] = await tx.insert(products).values({
           id, merchantId: principal.merchantId!, name: body.name, deliveryType: body.deliveryType, status: 'draft',
           productionUrl: body.deliveryType === 'saas' ? body.productionUrl : null,
-          accessKeyEnc: body.deliveryType === 'saas' ? createSecretBox(config.MASTER_KEY!).seal(body.accessKey) : null,
+          accessKeyEnc: body.deliveryType === 'saas' ? secretBoxOf(config)!.seal(body.accessKey) : null,
         }).returning();
         await tx.insert(skus).values(body.skus.map((s) => ({ id: newId('SK', 14), productId: id, ...s })));
         return row!;

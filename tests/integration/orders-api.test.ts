@@ -25,6 +25,8 @@ beforeAll(async () => {
   const merchantA = await s.merchant();
   sellerA = { ...(await s.party('seller', { merchantId: merchantA })), merchantId: merchantA };
   sellerB = await s.party('seller', { merchantId: await s.merchant() });
+  s.secret(ACCESS_KEY);
+  s.secret('seller-b-access-key-000');
 });
 afterEach(async () => { await expectLedgerBalanced(s.db); });
 afterAll(async () => { await seller?.close(); await s?.close(); });
@@ -48,7 +50,7 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     productId = created.json.id;
     skuId = created.json.skus[0].id;
     const [row] = await s.db.select().from(products).where(eq(products.id, productId));
-    expect(row!.accessKeyEnc).toMatch(/^v1\./);
+    expect(row!.accessKeyEnc).toMatch(/^v2\./);
     expect(row!.accessKeyEnc).not.toContain(ACCESS_KEY);
 
     expect((await s.call('GET', `/v1/products/${productId}`, { key: buyer.key })).status).toBe(404);
@@ -93,6 +95,15 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     const inst = await s.call('GET', `/v1/instances/${instanceId}`, { key: buyer.key });
     expect(inst.status).toBe(200);
     expect(inst.json).toMatchObject({ instanceId, live: true });
+    // Only its buyer reads the credentials: the live call is recorded masked, and operators see them masked.
+    const password = inst.json.appInfo.password as string;
+    expect(password.length).toBeGreaterThanOrEqual(8);
+    const recorded = await s.call('GET', `/v1/interface-messages?orderLineId=${placed.json.lines[0].id}`, { key: sellerA.key });
+    const view = recorded.json.items.find((m: { activity: string }) => m.activity === 'queryInstance');
+    expect(view.response).toContain('"password":"***"');
+    expect(recorded.text).not.toContain(password);
+    const asOperator = await s.call('GET', `/v1/instances/${instanceId}`, { key: operator.key });
+    expect(asOperator.json.appInfo).toMatchObject({ password: '***', userName: '***' });
     expect(inst.json.appInfo.frontEndUrl).toContain(instanceId);
     expect((await s.call('GET', `/v1/instances/${instanceId}`, { key: buyer.key })).json.live).toBe(false);
 
@@ -224,5 +235,14 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     expect((await s.call('GET', '/v1/ledger/trial-balance', { key: sellerA.key })).status).toBe(403);
     const payables = await s.call('GET', '/v1/ledger/accounts?kind=seller_payable', { key: operator.key });
     expect(payables.json.items.find((a: { ownerId: string }) => a.ownerId === sellerA.merchantId)?.totalCents).toBeGreaterThanOrEqual(8910);
+  });
+
+  it('leaves no secret in any workflow history or log line: access keys, API keys, the instances\' passwords', async () => {
+    for (const inst of seller.instances().values()) s.secret(inst.appInfo.password);
+    const checked = await s.assertNoSecretsLeaked();
+    expect(checked.histories).toBeGreaterThan(3);
+    expect(checked.logLines).toBeGreaterThan(20);
+    // The buyer did read the password, live, from the instance view: it exists, it just is not kept anywhere.
+    expect([...seller.instances().values()].some((i) => i.appInfo.password.length >= 8)).toBe(true);
   });
 });

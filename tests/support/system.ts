@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createApp } from '../../api/app';
 import { listen } from '../../api/edge';
@@ -26,6 +26,13 @@ const QUIET_TEMPORAL_CLI = fileURLToPath(new URL('./temporal-quiet.sh', import.m
  * real worker, the REST API over real HTTP, and SMTP/SMS sinks standing in for the outside world.
  */
 export async function startSystem(opts: { databaseProxy?: boolean } = {}) {
+  // Every log line of the API and (when this file installs the runtime first) the worker, and every secret the
+  // test hands out: close() finds none of the secrets in the logs or in any workflow history (docs/secrets.md).
+  const logs: string[] = [];
+  const secrets = new Set<string>([TEST_MASTER_KEY]);
+  try {
+    Runtime.install({ logger: new DefaultLogger('INFO', (entry) => { logs.push(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}`); }) });
+  } catch { /* already installed in this process: its lines are not captured */ }
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: QUIET_TEMPORAL_CLI }, searchAttributes: ALL_SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error'] },
   });
@@ -49,13 +56,15 @@ export async function startSystem(opts: { databaseProxy?: boolean } = {}) {
     running = worker.run();
   };
   await startWorker();
-  const app = createApp({ db: appDb, temporal: env.client, config, logger: pino({ level: 'silent' }) });
+  const app = createApp({ db: appDb, temporal: env.client, config, logger: pino({ level: 'info' }, { write: (line: string) => { logs.push(line); } }) });
   const server: Server = await listen(app, 0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const party = async (role: 'buyer' | 'operator' | 'seller', extra: { merchantId?: string; supervisor?: boolean } = {}) => {
     const id = await createPrincipal(db, { role, name: `${role} ${newId('', 4)}`, email: `${role}@example.com`, ...extra });
-    return { id, key: await issueApiKey(db, id) };
+    const key = await issueApiKey(db, id);
+    secrets.add(key);
+    return { id, key };
   };
 
   /** An active merchant (owned by a new buyer account), for seller parties: `party('seller', { merchantId: await merchant() })`. */
@@ -83,19 +92,53 @@ export async function startSystem(opts: { databaseProxy?: boolean } = {}) {
     return { status: res.status, type: res.headers.get('content-type') ?? '', json, text, headers: res.headers };
   }
 
+  /** Every workflow history on this server, payloads decoded, as text. */
+  async function exportHistories(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const wf of env.client.workflow.list()) {
+      const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      out.push(JSON.stringify(history, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v)));
+    }
+    return out;
+  }
+
+  /** Fails when a secret handed to the system shows in a log line or a workflow history, or a log line carries SQL parameters. */
+  async function assertNoSecretsLeaked() {
+    const histories = await exportHistories();
+    for (const secret of secrets) {
+      const inLogs = logs.find((l) => l.includes(secret));
+      if (inLogs) throw new Error(`a secret shows in a log line: ${inLogs.slice(0, 300)}`);
+      const inHistory = histories.find((h) => h.includes(secret));
+      if (inHistory) throw new Error(`a secret shows in a workflow history: ${inHistory.slice(0, 300)}`);
+    }
+    const sql = logs.find((l) => /Failed query|params:/.test(l)) ?? histories.find((h) => /Failed query|params:/.test(h));
+    if (sql) throw new Error(`SQL text or parameters in a log line or history: ${sql.slice(0, 300)}`);
+    return { histories: histories.length, logLines: logs.length };
+  }
+
   return {
-    env, db, inbox, config, baseUrl, call, party, merchant, startWorker, proxy,
+    env, db, inbox, config, baseUrl, call, party, merchant, startWorker, proxy, logs, exportHistories, assertNoSecretsLeaked,
+    /** A secret the system must never log or put into history (access keys, passwords). */
+    secret(value: string) { if (value) secrets.add(value); },
     async stopWorker() { worker?.shutdown(); await running; worker = undefined; },
     async close() {
-      await new Promise((r) => server.close(r));
-      worker?.shutdown();
-      await running;
-      await env.teardown();
-      await inbox.close();
-      await appDatabase?.close();
-      await proxy?.close();
-      await database.drop();
+      try {
+        await assertNoSecretsLeaked();
+      } finally {
+        await shutdown();
+      }
     },
   };
+
+  async function shutdown() {
+    await new Promise((r) => server.close(r));
+    worker?.shutdown();
+    await running;
+    await env.teardown();
+    await inbox.close();
+    await appDatabase?.close();
+    await proxy?.close();
+    await database.drop();
+  }
 }
 export type System = Awaited<ReturnType<typeof startSystem>>;
