@@ -9,7 +9,7 @@ import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { createKeyStore, type KeyStore } from './auth';
 import { createHealth } from './health';
-import { methodNotAllowed, routePattern } from './edge';
+import { declaredRoute, methodGate } from './edge';
 import { statesEveryConstraint } from './open-api-document';
 import { notFoundHandler, problemHandler } from './problem';
 import { createOrderService, type OrderService } from './order-service';
@@ -83,15 +83,15 @@ export function createApp(deps: AppDeps) {
     info: { title: 'Marketplace back end', version: '0.1.0', description: 'Long-running marketplace processes on Temporal. Errors are application/problem+json (RFC 9457).' },
     servers: [{ url: '/' }],
   }));
-  const declared = registry.definitions.flatMap((d) => (d.type === 'route' ? [{ method: d.route.method, pattern: routePattern(d.route.path.replace(/\{(\w+)\}/g, ':$1')) }] : []));
+  const declared = registry.definitions.flatMap((d) => (d.type === 'route' ? [declaredRoute(d.route.method, d.route.path.replace(/\{(\w+)\}/g, ':$1'))] : []));
   const health = createHealth(deps.db, deps.config);
   app.get('/healthz', async (_req, res) => { res.json(await health()); });
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'Marketplace API' }));
   // Routes carry their full /v1 paths (they are also the OpenAPI paths); every one of them needs a key.
   app.use('/v1', keys.authenticate);
+  app.use(methodGate(declared));
   app.use(v1);
-  app.use(methodNotAllowed(declared));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

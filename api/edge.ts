@@ -60,16 +60,29 @@ export function jsonBody(required: boolean): RequestHandler {
 }
 
 /** A route as declared, for answering 405 with `Allow` on its path. */
-export interface DeclaredRoute { method: string; pattern: RegExp }
-export const routePattern = (path: string) => new RegExp(`^${path.replace(/[.+*?^${}()|[\]\\]/g, '\\$&').replace(/:(\w+)/g, '[^/]+')}/?$`);
+export interface DeclaredRoute { method: string; pattern: RegExp; params: number }
+export const declaredRoute = (method: string, path: string): DeclaredRoute => ({
+  method: method.toUpperCase(), params: (path.match(/:\w+/g) ?? []).length,
+  pattern: new RegExp(`^${path.replace(/[.+*?^${}()|[\]\\]/g, '\\$&').replace(/:(\w+)/g, '[^/]+')}/?$`),
+});
 
-export function methodNotAllowed(routes: DeclaredRoute[]): RequestHandler {
+/**
+ * Methods by path, before any route runs: the path's resource is the most specific declared path that
+ * matches (a literal `/v1/calendar/years` before `/v1/calendar/{date}`), an undeclared method on it is
+ * 405 with `Allow`, and OPTIONS answers with `Allow`.
+ */
+export function methodGate(routes: DeclaredRoute[]): RequestHandler {
   return (req, res, next) => {
-    const methods = [...new Set(routes.filter((r) => r.pattern.test(req.path)).map((r) => r.method.toUpperCase()))];
-    if (methods.length === 0) return next();
+    const matches = routes.filter((r) => r.pattern.test(req.path));
+    if (matches.length === 0) return next();
+    const fewest = Math.min(...matches.map((m) => m.params));
+    const methods = [...new Set(matches.filter((m) => m.params === fewest).map((m) => m.method))];
     if (methods.includes('GET')) methods.push('HEAD');
-    res.setHeader('Allow', methods.join(', '));
-    throw new Problem(405, 'Method Not Allowed', `${req.method} is not allowed here; allowed: ${methods.join(', ')}`);
+    const allow = methods.join(', ');
+    if (req.method === 'OPTIONS') { res.setHeader('Allow', allow); res.status(204).end(); return; }
+    if (methods.includes(req.method)) return next();
+    res.setHeader('Allow', allow);
+    throw new Problem(405, 'Method Not Allowed', `${req.method} is not allowed here; allowed: ${allow}`);
   };
 }
 

@@ -41,13 +41,14 @@ export function apiKeyRoutes({ router, registry, db, keys }: RouteContext) {
     responses: {
       201: { description: 'The new key', schema: keyView.extend({ apiKey: z.string() }) },
       404: { description: 'No such seller', schema: problemSchema },
+      422: { description: 'An operator\'s seller key without merchantId', schema: problemSchema },
     },
     handler: async ({ principal, body }) => {
       let merchantId: string | undefined;
       if (body.role === 'seller') {
         merchantId = principal.role === 'seller' ? principal.merchantId! : body.merchantId;
         if (principal.role === 'seller' && body.merchantId && body.merchantId !== merchantId) throw notFound(`merchant ${body.merchantId}`);
-        if (!merchantId) throw new Problem(400, 'Bad Request', 'a seller key names its seller', [{ field: 'body.merchantId', message: 'required' }]);
+        if (!merchantId) throw new Problem(422, 'Unprocessable Content', 'an operator issuing a seller key names the seller', [{ field: 'body.merchantId', message: 'required for operators' }]);
         const [m] = await db.select({ id: merchants.id }).from(merchants).where(eq(merchants.id, merchantId));
         if (!m) throw notFound(`merchant ${merchantId}`);
       } else if (principal.role !== 'operator') throw forbidden('sellers issue seller keys only');

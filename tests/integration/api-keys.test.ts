@@ -38,7 +38,7 @@ describe('API keys over the API', () => {
     const sel = await s.call('POST', '/v1/api-keys', { key: operator.key, body: { role: 'seller', name: 'Keys Co seller', merchantId } });
     expect(sel.json).toMatchObject({ role: 'seller', merchantId });
     expect((await s.call('POST', '/v1/api-keys', { key: operator.key, body: { role: 'seller', name: 'x', merchantId: 'MNOSUCHSELLER' } })).status).toBe(404);
-    expect((await s.call('POST', '/v1/api-keys', { key: operator.key, body: { role: 'seller', name: 'x' } })).status).toBe(400);
+    expect((await s.call('POST', '/v1/api-keys', { key: operator.key, body: { role: 'seller', name: 'x' } })).status).toBe(422);
     const listed = await s.call('GET', '/v1/api-keys', { key: operator.key });
     expect(listed.text).not.toContain((buyer.json.apiKey as string).slice(-43));
     expect(listed.json.items.map((k: { keyId: string }) => k.keyId)).toContain(buyer.json.keyId);
