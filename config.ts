@@ -61,6 +61,9 @@ const schema = z.object({
   /** Seller conformance runs: how long an instance answered 000004 may take to be ready, and how often it is polled. */
   CONFORMANCE_POLL_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
   CONFORMANCE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
+  /** Seller calls over plain http, and to loopback and private addresses: off in production; make start allows both for the reference seller. Link-local and metadata addresses are never called. */
+  SELLER_ALLOW_HTTP: bool.default(false),
+  SELLER_ALLOW_PRIVATE: bool.default(false),
   /** How long an API process trusts a key it checked; a key revoked elsewhere stops working here within this. */
   API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Worker's workflow cache; 0 turns sticky execution off. Unset: the SDK's default. */

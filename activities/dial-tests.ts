@@ -76,9 +76,25 @@ async function judge(db: Db, productId: string, at: Date): Promise<{ failingDays
   return { failingDays, frozeNow: frozen.length > 0 };
 }
 
+export interface DebugCallInput { productId: string; callId: string; activity: 'newInstance' | 'queryInstance'; body: Record<string, string>; at: number }
+export interface DebugCallResult { passed: boolean; resultCode: string | null; error: string | null; latencyMs: number; savedCaseId: string | null }
+
 export function createDialTestActivities({ db, config }: { db: Db; config: Config }) {
   const sellers = createSellerClient({ db, config });
   return {
+    /** One debug call; a pass saves its body as a dial-test case (keyed by the call, so once). */
+    async debugCall(a: DebugCallInput): Promise<DebugCallResult> {
+      const [product] = await db.select().from(products).where(eq(products.id, a.productId));
+      if (!product) return { passed: false, resultCode: null, error: 'no such product', latencyMs: 0, savedCaseId: null };
+      const r = await runDebugCall(sellers, product, a.activity, a.body, new Date(a.at));
+      let savedCaseId: string | null = null;
+      if (r.passed) {
+        // The same call saved twice (a retried activity too) is one case; a product keeps its newest MAX_DIAL_CASES.
+        savedCaseId = await saveDialCase(db, product.id, a.activity, a.body);
+      }
+      return { passed: r.passed, resultCode: r.resultCode ?? null, error: r.error ?? null, latencyMs: r.latencyMs, savedCaseId };
+    },
+
     /** One page of the products the dial tests cover (SaaS, on sale), in id order after `after`. */
     async listDialPage(a: { after: string | null; limit: number }): Promise<string[]> {
       const rows = await db.select({ id: products.id }).from(products)

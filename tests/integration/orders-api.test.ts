@@ -174,10 +174,13 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
   });
 
   it('debug calls save passing cases, and the dial-test Schedule replays them on the dev server', async () => {
-    const debug = await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerA.key, body: { activity: 'newInstance' } });
-    expect(debug.status).toBe(200);
-    expect(debug.json).toMatchObject({ passed: true, resultCode: '000000' });
-    expect(debug.json.savedCaseId).toMatch(/^DC/);
+    const started = await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerA.key, body: { activity: 'newInstance' } });
+    expect(started.status).toBe(202);
+    expect(started.headers.get('location')).toBe(`/v1/products/${productId}/debug-calls/${started.json.debugCallId}`);
+    const debug = await eventually(() => s.call('GET', started.headers.get('location')!, { key: sellerA.key }), (r) => r.json.status === 'done', 'the debug call');
+    expect(debug.json.result).toMatchObject({ passed: true, resultCode: '000000' });
+    expect(debug.json.result.savedCaseId).toMatch(/^DC/);
+    expect((await s.call('GET', started.headers.get('location')!, { key: sellerB.key })).status).toBe(404);
     expect((await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerB.key, body: { activity: 'newInstance' } })).status).toBe(404);
     expect((await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerA.key, body: { activity: 'releaseInstance' } })).status).toBe(400);
     const testCalls = seller.received.filter((c) => (c.body as { testFlag?: string })?.testFlag === '1');

@@ -12,7 +12,7 @@ import { merchants } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { createWorker } from '../../worker';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { TEST_MASTER_KEY } from './catalog';
+import { LOOPBACK_SELLERS, TEST_MASTER_KEY } from './catalog';
 import { openDatabase } from '../../db/client';
 import { freshDatabase } from './db';
 import { startTcpProxy } from './tcp-proxy';
@@ -25,9 +25,10 @@ const QUIET_TEMPORAL_CLI = fileURLToPath(new URL('./temporal-quiet.sh', import.m
  * The whole system as it runs in production, on loopback: a Temporal dev server, PostgreSQL, the
  * real worker, the REST API over real HTTP, and SMTP/SMS sinks standing in for the outside world.
  */
-export async function startSystem(opts: { databaseProxy?: boolean } = {}) {
+/** `databaseProxy`: the API and worker reach PostgreSQL through a proxy the test can cut; `config`: settings over the test defaults. */
+export async function startSystem(opts: { databaseProxy?: boolean; config?: Record<string, string> } = {}) {
   // Every log line of the API and (when this file installs the runtime first) the worker, and every secret the
-  // test hands out: close() finds none of the secrets in the logs or in any workflow history (docs/secrets.md).
+  // test hands out: close() finds none of the secrets in the logs or in any workflow history (README, "Keys and secrets").
   const logs: string[] = [];
   const secrets = new Set<string>([TEST_MASTER_KEY]);
   try {
@@ -40,7 +41,7 @@ export async function startSystem(opts: { databaseProxy?: boolean } = {}) {
   const inbox = await startInbox();
   const config = loadConfig({
     SMTP_URL: inbox.smtpUrl, SMS_ENDPOINT: inbox.smsEndpoint, TEMPORAL_TASK_QUEUE: `it-${newId('', 6)}`, PORT: '0', LOG_LEVEL: 'silent',
-    MASTER_KEY: TEST_MASTER_KEY,
+    MASTER_KEY: TEST_MASTER_KEY, ...LOOPBACK_SELLERS, ...opts.config,
   });
   const { db } = database;
   // With `databaseProxy` the API and the worker reach PostgreSQL through a proxy the test can cut (an outage);
