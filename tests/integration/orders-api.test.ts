@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { orders, products } from '../../db/schema';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
 import { expectLedgerBalanced } from '../support/ledger';
+import { recordHistory } from '../support/replay';
 import { startSystem, type System } from '../support/system';
 import { QUERY_ORDER_PATH } from '../../api/routes/open-api';
 import { ensureDialTestSchedule } from '../../api/schedules';
@@ -180,6 +181,7 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     const debug = await eventually(() => s.call('GET', started.headers.get('location')!, { key: sellerA.key }), (r) => r.json.status === 'done', 'the debug call');
     expect(debug.json.result).toMatchObject({ passed: true, resultCode: '000000' });
     expect(debug.json.result.savedCaseId).toMatch(/^DC/);
+    await recordHistory(s.env.client.workflow.getHandle(started.json.workflowId), 'passing-debug-call');
     expect((await s.call('GET', started.headers.get('location')!, { key: sellerB.key })).status).toBe(404);
     expect((await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerB.key, body: { activity: 'newInstance' } })).status).toBe(404);
     expect((await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerA.key, body: { activity: 'releaseInstance' } })).status).toBe(400);
