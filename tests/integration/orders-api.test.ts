@@ -77,7 +77,7 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     seller.setQueryOrder({ baseUrl: s.baseUrl, keyId: productId });
     const placed = await s.call('POST', '/v1/orders', { key: buyer.key, body: { items: [{ skuId }] }, headers: { 'idempotency-key': 'order-1' } });
     expect(placed.status).toBe(201);
-    expect(placed.json.id).toMatch(/^CS\d{10}[A-Z0-9]{5}$/);
+    expect(placed.json.id).toMatch(/^CS\d{10}[A-Z0-9]{8}$/);
     expect(placed.json.lines[0].id).toBe(`${placed.json.id}-000001`);
     const again = await s.call('POST', '/v1/orders', { key: buyer.key, body: { items: [{ skuId }] }, headers: { 'idempotency-key': 'order-1' } });
     expect(again.status).toBe(200);
