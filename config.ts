@@ -91,6 +91,10 @@ const schema = z.object({
   DEMO_FAST: bool.default(false),
   /** Demo only (needs DEMO_FAST): a review deadline's working day lasts this many seconds, holidays and weekends ignored. */
   DEMO_WORKING_DAY_SECONDS: z.coerce.number().int().min(1).max(86_400).optional(),
+  /** Traces (OpenTelemetry) go to this OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318; unset: tracing is off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']).optional(),
+  /** host:port where the Temporal SDK's Core serves the worker's Prometheus metrics; GET /metrics includes them. */
+  WORKER_METRICS_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').optional(),
   /** Runs worker and API in one process; `make start` does, docker-compose runs them apart. */
   RUN_WORKER: bool.default(true),
   RUN_API: bool.default(true),

@@ -86,11 +86,12 @@ let installed = false;
  * Routes the Temporal SDK's logs, and the Rust core's warnings, through `log`. It must run before the
  * first connection or worker exists; later calls in the same process do nothing.
  */
-export function installTemporalLogging(log: Logger): void {
+/** `metricsAddress`: where Core serves the worker's Prometheus metrics (WORKER_METRICS_ADDRESS; GET /metrics includes them). */
+export function installTemporalLogging(log: Logger, metricsAddress?: string): void {
   if (installed) return;
   installed = true;
   Runtime.install({
     logger: temporalLogger(log),
-    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} }, ...(metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress } } } : {}) },
   });
 }

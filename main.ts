@@ -17,6 +17,7 @@ import { openDatabase } from './db/client';
 import { createLogger, installTemporalLogging } from './logging';
 import { resealSecrets } from './db/reseal';
 import { safeError } from './observability/safe-error';
+import { clientTracing, setupTracing } from './observability/tracing';
 import { createWorker } from './worker';
 
 /** Connects to Temporal or PostgreSQL, waiting for a server that is still starting (make start and the cluster launch them together). */
@@ -34,7 +35,9 @@ async function connectWithRetry<T>(connect: () => Promise<T>, what: string, log:
 
 export async function run(config: Config) {
   const log = createLogger(config);
-  installTemporalLogging(log);
+  installTemporalLogging(log, config.WORKER_METRICS_ADDRESS);
+  // Before any client or worker: their interceptors find the tracer provider (off unless configured).
+  setupTracing({ otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   // PostgreSQL may be starting, or restarting, with this process (a cluster, a crash): wait for it as for Temporal.
   const open = () => openDatabase({ url: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
   const database = config.DATABASE_URL ? await connectWithRetry(open, 'the database', log) : await open();
@@ -80,7 +83,7 @@ export async function run(config: Config) {
   }
   if (config.RUN_API) {
     clientConnection = await connectWithRetry(() => Connection.connect({ address: config.TEMPORAL_ADDRESS }), `Temporal at ${config.TEMPORAL_ADDRESS}`, log);
-    const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+    const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, interceptors: clientTracing });
     const intake = createReviewIntake({ db: database.db, temporal, config, logger: log });
     const orders = createOrderService({ db: database.db, temporal, config, logger: log });
     const conformance = createConformanceIntake({ db: database.db, temporal, config, logger: log });

@@ -7,6 +7,8 @@ import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
+import { createMetrics } from '../observability/metrics';
+import { httpSpans } from '../observability/tracing';
 import { createKeyStore, type KeyStore } from './auth';
 import { createHealth } from './health';
 import { declaredRoute, methodGate } from './edge';
@@ -57,6 +59,9 @@ export function createApp(deps: AppDeps) {
     customSuccessMessage: (req, res, ms) => `${req.method} ${req.url} ${res.statusCode} ${Math.round(ms)} ms`,
     customErrorMessage: (req, res, err) => `${req.method} ${req.url} ${res.statusCode}: ${err.message}`,
   }));
+  app.use(httpSpans);
+  const metrics = createMetrics({ workerMetricsAddress: deps.config.WORKER_METRICS_ADDRESS });
+  app.use(metrics.record);
   // No body parser here: each route reads its body after the key, the role and the media type were checked (api/route.ts).
 
   const registry = new OpenAPIRegistry();
@@ -86,6 +91,7 @@ export function createApp(deps: AppDeps) {
   const declared = registry.definitions.flatMap((d) => (d.type === 'route' ? [declaredRoute(d.route.method, d.route.path.replace(/\{(\w+)\}/g, ':$1'))] : []));
   const health = createHealth(deps.db, deps.config);
   app.get('/healthz', async (_req, res) => { res.json(await health()); });
+  app.get('/metrics', metrics.serve);
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'Marketplace API' }));
   // Routes carry their full /v1 paths (they are also the OpenAPI paths); every one of them needs a key.

@@ -5,7 +5,7 @@ import { products } from './schema';
 
 /**
  * Re-seals every encrypted value that is not under the current master key (a key rotation:
- * docs/decisions/014-master-key-rotation.md), in batches, in the background of a worker process.
+ * docs/decisions/016-master-key-rotation.md), in batches, in the background of a worker process.
  * A value changed meanwhile is left to its writer; one no configured key opens is counted and skipped.
  */
 export async function resealSecrets(db: Db, box: SecretBox, batch = 100): Promise<{ resealed: number; unreadable: number }> {

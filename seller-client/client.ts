@@ -8,6 +8,7 @@ import type { Db } from '../db/client';
 import { interfaceMessages, products } from '../db/schema';
 import { signRequest, verifyBodySign, type SignedRequest } from '../domain/saas-signing';
 import { AddressRefused, guardedLookup, refuseAddress, refuseUrl, type Lookup, type OutboundPolicy } from './address-guard';
+import { inSpan } from '../observability/tracing';
 import { OurFault, type SellerFault } from './faults';
 import { maskSecrets, maskSecretsInText } from './mask';
 
@@ -92,7 +93,13 @@ export function createSellerClient({ db, config, lookup }: { db: Db; config: Con
     const { product, url, accessKey } = await endpoint(c.productId);
     const request = { activity: c.activity, ...c.body };
     const timeoutMs = c.timeoutMs ?? config.SELLER_CALL_TIMEOUT_MS;
-    const { reply, stored } = await post(url, accessKey, request, (c.reply ?? baseReply) as ZodType<T>, timeoutMs, guard, product.requireBodySign);
+    // One span per seller call, in the trace of the request or workflow that made it.
+    const { reply, stored } = await inSpan(`seller ${c.activity}`, { 'seller.product_id': product.id, 'seller.activity': c.activity }, async (span) => {
+      const r = await post(url, accessKey, request, (c.reply ?? baseReply) as ZodType<T>, timeoutMs, guard, product.requireBodySign);
+      if (r.reply.httpStatus) span.setAttribute('http.response.status_code', r.reply.httpStatus);
+      if (r.reply.fault) span.setAttribute('seller.fault', r.reply.fault.kind);
+      return r;
+    });
     const result = (judged: Judgement) => ({ ...reply, outcome: judged.outcome, error: judged.error ?? null, product: { id: product.id, merchantId: product.merchantId } });
     // Nothing was sent and nothing came back: there is no message to keep.
     if (reply.fault?.kind === 'address-refused') return result({ outcome: 'retryable', error: reply.fault.message });

@@ -1,5 +1,6 @@
 import { desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
+import { newId } from '../../domain/ids';
 import type { DebugCallResult } from '../../activities/dial-tests';
 import { outboundPolicy, refuseUrl } from '../../seller-client';
 import { debugCallWorkflowId } from '../../workflows/debug-call-messages';

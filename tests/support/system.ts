@@ -2,7 +2,11 @@ import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { clientTracing, setupTracing } from '../../observability/tracing';
+import { logLines as workerLogLines, workerMetricsAddress } from './quiet-logs';
 import { pino } from 'pino';
 import { createApp } from '../../api/app';
 import { listen } from '../../api/edge';
@@ -25,15 +29,18 @@ const QUIET_TEMPORAL_CLI = fileURLToPath(new URL('./temporal-quiet.sh', import.m
  * The whole system as it runs in production, on loopback: a Temporal dev server, PostgreSQL, the
  * real worker, the REST API over real HTTP, and SMTP/SMS sinks standing in for the outside world.
  */
-/** `databaseProxy`: the API and worker reach PostgreSQL through a proxy the test can cut; `config`: settings over the test defaults. */
-export async function startSystem(opts: { databaseProxy?: boolean; config?: Record<string, string> } = {}) {
+/**
+ * `databaseProxy`: the API and worker reach PostgreSQL through a proxy the test can cut; `config`: settings over the
+ * test defaults; `spanExporter`: traces on, into this exporter (observability/tracing.ts), otherwise tracing stays off.
+ */
+export async function startSystem(opts: { databaseProxy?: boolean; config?: Record<string, string>; spanExporter?: SpanExporter } = {}) {
   // Every log line of the API and (when this file installs the runtime first) the worker, and every secret the
   // test hands out: close() finds none of the secrets in the logs or in any workflow history (README, "Keys and secrets").
   const logs: string[] = [];
   const secrets = new Set<string>([TEST_MASTER_KEY]);
-  try {
-    Runtime.install({ logger: new DefaultLogger('INFO', (entry) => { logs.push(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}`); }) });
-  } catch { /* already installed in this process: its lines are not captured */ }
+  // The SDK's worker lines (warnings and errors: tests/support/quiet-logs.ts installs its runtime) are checked too.
+  const workerMetrics = workerMetricsAddress;
+  if (opts.spanExporter) setupTracing({ exporter: opts.spanExporter });
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: QUIET_TEMPORAL_CLI }, searchAttributes: ALL_SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error'] },
   });
@@ -41,7 +48,7 @@ export async function startSystem(opts: { databaseProxy?: boolean; config?: Reco
   const inbox = await startInbox();
   const config = loadConfig({
     SMTP_URL: inbox.smtpUrl, SMS_ENDPOINT: inbox.smsEndpoint, TEMPORAL_TASK_QUEUE: `it-${newId('', 6)}`, PORT: '0', LOG_LEVEL: 'silent',
-    MASTER_KEY: TEST_MASTER_KEY, ...LOOPBACK_SELLERS, ...opts.config,
+    MASTER_KEY: TEST_MASTER_KEY, ...LOOPBACK_SELLERS, ...(workerMetrics ? { WORKER_METRICS_ADDRESS: workerMetrics } : {}), ...opts.config,
   });
   const { db } = database;
   // With `databaseProxy` the API and the worker reach PostgreSQL through a proxy the test can cut (an outage);
@@ -57,7 +64,9 @@ export async function startSystem(opts: { databaseProxy?: boolean; config?: Reco
     running = worker.run();
   };
   await startWorker();
-  const app = createApp({ db: appDb, temporal: env.client, config, logger: pino({ level: 'info' }, { write: (line: string) => { logs.push(line); } }) });
+  // The API's client carries the trace context into workflow starts, as in main.ts.
+  const apiClient = new Client({ connection: env.connection, namespace: 'default', interceptors: clientTracing });
+  const app = createApp({ db: appDb, temporal: apiClient, config, logger: pino({ level: 'info' }, { write: (line: string) => { logs.push(line); } }) });
   const server: Server = await listen(app, 0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -106,15 +115,16 @@ export async function startSystem(opts: { databaseProxy?: boolean; config?: Reco
   /** Fails when a secret handed to the system shows in a log line or a workflow history, or a log line carries SQL parameters. */
   async function assertNoSecretsLeaked() {
     const histories = await exportHistories();
+    const lines = [...logs, ...workerLogLines];
     for (const secret of secrets) {
-      const inLogs = logs.find((l) => l.includes(secret));
+      const inLogs = lines.find((l) => l.includes(secret));
       if (inLogs) throw new Error(`a secret shows in a log line: ${inLogs.slice(0, 300)}`);
       const inHistory = histories.find((h) => h.includes(secret));
       if (inHistory) throw new Error(`a secret shows in a workflow history: ${inHistory.slice(0, 300)}`);
     }
-    const sql = logs.find((l) => /Failed query|params:/.test(l)) ?? histories.find((h) => /Failed query|params:/.test(h));
+    const sql = lines.find((l) => /Failed query|params:/.test(l)) ?? histories.find((h) => /Failed query|params:/.test(h));
     if (sql) throw new Error(`SQL text or parameters in a log line or history: ${sql.slice(0, 300)}`);
-    return { histories: histories.length, logLines: logs.length };
+    return { histories: histories.length, logLines: lines.length };
   }
 
   return {
