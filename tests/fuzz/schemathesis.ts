@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const ST = `${ROOT}.tools/schemathesis/bin/st`;
 const CONFIG = fileURLToPath(new URL('./schemathesis.toml', import.meta.url));
+const RUN_DIR = `${ROOT}.tools/schemathesis-run`;
 
 /** The checks make test runs (README: "Fuzzing the API"). */
 export const CHECKS = [
@@ -24,7 +25,9 @@ export function runSchemathesis(o: { baseUrl: string; apiKey: string; maxExample
     '--phases', 'examples,coverage,fuzzing', '--workers', '1', ...(o.extraArgs ?? []),
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(ST, args, { cwd: ROOT, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } });
+    // Its run cache goes under .tools, not into the work tree.
+    mkdirSync(RUN_DIR, { recursive: true });
+    const child = spawn(ST, args, { cwd: RUN_DIR, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } });
     let output = '';
     child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
