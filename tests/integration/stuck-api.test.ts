@@ -2,7 +2,7 @@ import { WorkflowUpdateStage } from '@temporalio/client';
 import { eq, sql } from 'drizzle-orm';
 import { createOrderService } from '../../api/order-service';
 import { ensureReconcileSchedule } from '../../api/schedules';
-import { orderLines } from '../../db/schema';
+import { applicationRevisions, orderLines } from '../../db/schema';
 import { startReferenceSeller } from '../../seller/server';
 import { approveUpdate, merchantReviewWorkflowId } from '../../workflows/merchant-review-messages';
 import { RECONCILE_SCHEDULE_ID } from '../../workflows/reconcile';
@@ -163,5 +163,29 @@ describe('decisions that cannot finish at once, over HTTP', () => {
     }
     const after = await s.call('GET', `/v1/reviews/${id}`, { key: operator.key });
     expect(after.json).toMatchObject({ status: 'approved', decidedBy: operator.id });
+  });
+
+  it('a resubmission Temporal does not take in time answers 503 and keeps its staged revision, which the workflow promotes once it runs', async () => {
+    const id = await openCase();
+    expect((await s.call('POST', `/v1/reviews/${id}/reject`, { key: operator.key, body: { reasons: ['logo is missing'] } })).status).toBe(200);
+    const revisions = async () => s.db.select().from(applicationRevisions).where(eq(applicationRevisions.applicationId, id));
+    await s.stopWorker();
+    let body: Record<string, unknown>;
+    try {
+      body = { ...(await s.call('GET', `/v1/merchant-applications/${id}`, { key: applicant.key })).json.application, logoUrl: 'https://acme.example.com/logo-v2.png' };
+      const { r: late, ms } = await timed(() => s.call('POST', `/v1/merchant-applications/${id}/resubmit`, { key: applicant.key, body }));
+      expect(late.status).toBe(503);
+      expect(late.headers.get('retry-after')).not.toBeNull();
+      expect(ms).toBeLessThan(10_000);
+      // Not a refusal: the workflow may still take the Update, so the staged revision stays.
+      expect(await revisions()).toHaveLength(1);
+    } finally {
+      await s.startWorker();
+    }
+    const done = await eventually(() => s.call('GET', `/v1/merchant-applications/${id}`, { key: applicant.key }), (r) => r.json.round === 2, 'round 2');
+    expect(done.json).toMatchObject({ status: 'pending', round: 2, application: { logoUrl: 'https://acme.example.com/logo-v2.png' } });
+    // A refused resubmission (the case is pending now) deletes what it staged.
+    expect((await s.call('POST', `/v1/merchant-applications/${id}/resubmit`, { key: applicant.key, body: body! })).status).toBe(409);
+    expect(await revisions()).toHaveLength(1);
   });
 });
