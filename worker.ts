@@ -4,11 +4,13 @@ import type { Config } from './config';
 import type { Db } from './db/client';
 import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from './activities';
+import { workerTracing, WORKFLOW_TRACING_MODULE } from './observability/tracing';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
 /** Bundles the workflow code once; tests share one bundle across workers. */
-export const bundleWorkflows = (): Promise<WorkflowBundleWithSourceMap> => bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+export const bundleWorkflows = (): Promise<WorkflowBundleWithSourceMap> =>
+  bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger, workflowInterceptorModules: [WORKFLOW_TRACING_MODULE] });
 
 const quietBundlerLogger = {
   log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
@@ -33,6 +35,8 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     workflowBundle: o.workflowBundle ?? (await bundleWorkflows()),
     // A client over the worker's own connection, for activities that start workflows.
     activities: createActivities({ ...o, temporal: o.temporal ?? new Client({ connection: o.connection, namespace: o.namespace }) }),
+    // Traces of workflows and activities (observability/tracing.ts); no-ops while tracing is off.
+    ...workerTracing(),
     ...(o.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
   });
 }

@@ -7,16 +7,17 @@ import { createDialTestActivities } from './dial-tests';
 import { classifyFailures } from './failures';
 import { createProvisionActivities } from './provision';
 import { createReviewActivities } from './review';
+import { createReconcileActivities } from './reconcile';
 import { createStuckActivities } from './stuck';
 import { createSubscriptionActivities } from './subscription';
 
 export interface ActivityDeps {
   db: Db;
   config: Config;
-  /** The worker's client of Temporal, for activities that start workflows (a delivered subscription). */
-  temporal?: Client;
   /** Injected by tests that want to observe or break delivery; defaults to SMTP and the SMS gateway. */
   transports?: Transports;
+  /** A Temporal client, for activities that ask about or start other workflows (the reconciliation, a delivered subscription). */
+  temporal?: Client;
 }
 
 /**
@@ -33,5 +34,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createSubscriptionActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
     ...createStuckActivities(deps),
+    ...createReconcileActivities(deps),
   });
 }

@@ -1,10 +1,11 @@
+import { safeError } from '../observability/safe-error';
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
-import { describeDbError, isUniqueViolation } from '../db/errors';
+import { isUniqueViolation } from '../db/errors';
 import { insertUnless } from '../db/insert-unless';
 import { applicationRevisions, merchantApplications, merchants, reviewEvents } from '../db/schema';
 import { idFromKey, newId } from '../domain/ids';
@@ -45,7 +46,7 @@ export function createReviewService({ db, temporal, config, logger, intake = cre
   async function ensureRunning(app: Application, opts: { markLater?: boolean } = {}): Promise<Date | null> {
     if (app.status !== 'pending' && app.status !== 'rejected') return app.workflowStartedAt;
     return intake.start(app, opts).catch((e: unknown) => {
-      logger?.warn({ applicationId: app.id, err: describeDbError(e) ?? (e as Error).message }, 'review workflow not started; the intake sweep will start it');
+      logger?.warn({ applicationId: app.id, err: safeError(e) }, 'review workflow not started; the intake sweep will start it');
       return app.workflowStartedAt;
     });
   }

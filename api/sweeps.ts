@@ -1,5 +1,5 @@
+import { safeError } from '../observability/safe-error';
 import type { Logger } from 'pino';
-import { describeDbError } from '../db/errors';
 
 /**
  * Runs each sweep every `seconds` until stopped (decision 008): the sweeps start the workflows of
@@ -12,8 +12,7 @@ export function runSweeps(seconds: number, sweeps: Record<string, () => Promise<
   const tick = () => {
     current = Promise.all(Object.entries(sweeps).map(([what, sweep]) => sweep().then(
       (n) => { if (n) logger?.info({ started: n }, `intake sweep started the workflows of ${what}`); },
-      // Never drizzle's message: it quotes the SQL and its parameters.
-      (e: unknown) => logger?.warn({ err: describeDbError(e) ?? (e as Error).message }, `intake sweep of ${what} failed; it runs again`),
+      (e: unknown) => logger?.warn({ err: safeError(e) }, `intake sweep of ${what} failed; it runs again`),
     ))).finally(() => { if (timer) timer = setTimeout(tick, seconds * 1000); });
   };
   timer = setTimeout(tick, 0);

@@ -5,12 +5,13 @@ import { newId } from '../domain/ids';
 /**
  * At most `limit` calls in flight to one seller endpoint, across every worker process: each call holds a
  * lease on one of the endpoint's slot rows (seller_endpoint_slots) while it runs. A lease ends when the
- * call does, or by itself after `leaseMs` if the process died mid-call, so a slot is never lost.
+ * call does, or by itself after its `leaseMs` if the process died mid-call, so a slot is never lost.
  * Within a process, callers queue in memory first, so only cross-process contention polls the database.
  */
-export interface EndpointLimiter { acquire(endpoint: string): Promise<() => Promise<void>> }
+/** `leaseMs`: how long the slot is held if its release never comes (the call's timeout and a margin). */
+export interface EndpointLimiter { acquire(endpoint: string, leaseMs: number): Promise<() => Promise<void>> }
 
-export function createEndpointLimiter(db: Db, o: { limit: number; leaseMs: number; pollMs?: number }): EndpointLimiter {
+export function createEndpointLimiter(db: Db, o: { limit: number; pollMs?: number }): EndpointLimiter {
   const seeded = new Set<string>();
   const local = new Map<string, { running: number; waiting: (() => void)[] }>();
   const pollMs = o.pollMs ?? 25;
@@ -26,14 +27,14 @@ export function createEndpointLimiter(db: Db, o: { limit: number; leaseMs: numbe
     };
   }
 
-  async function lease(endpoint: string, holder: string): Promise<number> {
+  async function lease(endpoint: string, holder: string, leaseMs: number): Promise<number> {
     if (!seeded.has(endpoint)) {
       await db.execute(sql`insert into seller_endpoint_slots (endpoint, slot) select ${endpoint}, g from generate_series(0, ${o.limit - 1}) g on conflict do nothing`);
       seeded.add(endpoint);
     }
     for (let wait = pollMs; ; wait = Math.min(wait * 2, 500)) {
       const r = await db.execute(sql`
-        update seller_endpoint_slots s set holder = ${holder}, until = clock_timestamp() + ${o.leaseMs} * interval '1 millisecond'
+        update seller_endpoint_slots s set holder = ${holder}, until = clock_timestamp() + ${leaseMs} * interval '1 millisecond'
         where (s.endpoint, s.slot) = (
           select endpoint, slot from seller_endpoint_slots
           where endpoint = ${endpoint} and slot < ${o.limit} and until < clock_timestamp()
@@ -46,13 +47,13 @@ export function createEndpointLimiter(db: Db, o: { limit: number; leaseMs: numbe
   }
 
   return {
-    async acquire(endpoint) {
+    async acquire(endpoint, leaseMs) {
       if (o.limit <= 0) return async () => undefined;
       const releaseLocal = await takeLocal(endpoint);
       const holder = newId('', 16);
       let slot: number;
       try {
-        slot = await lease(endpoint, holder);
+        slot = await lease(endpoint, holder, leaseMs);
       } catch (e) {
         releaseLocal();
         throw e;

@@ -4,3 +4,5 @@ export { saasProvision } from './saas-provision';
 export { dialTestRound } from './dial-tests';
 export { sellerConformance } from './seller-conformance';
 export { subscription } from './subscription';
+export { reconcileOpenRows } from './reconcile';
+export { debugCall } from './debug-call';

@@ -140,12 +140,20 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
     if (!row.workflowStartedAt) add('stuck', `application ${a.id}: its workflow's start was never recorded`);
     if (eventCount(a.id, 'round_opened') !== 1) add(eventCount(a.id, 'round_opened') ? 'duplicated' : 'lost', `application ${a.id}: ${eventCount(a.id, 'round_opened')} round_opened events`);
     const handle = temporal.workflow.getHandle(merchantReviewWorkflowId(a.id));
-    const wfStatus = runs[0]!.status.name;
-    const state = wfStatus === 'COMPLETED'
-      ? ((await handle.result()) as { status: string }).status
-      : wfStatus === 'RUNNING' ? (await handle.query<{ status: string }>('state')).status : `workflow ${wfStatus}`;
+    const readState = async () => {
+      const { status } = await handle.describe();
+      return status.name === 'COMPLETED' ? ((await handle.result()) as { status: string }).status
+        : status.name === 'RUNNING' ? (await handle.query<{ status: string }>('state')).status : `workflow ${status.name}`;
+    };
     const d = a.decision;
     const decided = d && (d.outcome === 'accepted' || d.outcome === 'accepted-earlier' || (d.outcome === 'uncertain' && row.status !== 'pending'));
+    // The decision's row is written by an activity; the workflow takes its result on its next task, which after a
+    // killed worker or server can come some seconds later. Only a state that stays behind is a finding.
+    let state = await readState();
+    for (const until = Date.now() + 60_000; decided && row.status !== 'pending' && state !== row.status && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 1000));
+      state = await readState();
+    }
     if (decided) {
       decisions++;
       const want = d.verb === 'approve' ? 'approved' : 'rejected';

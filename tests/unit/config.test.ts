@@ -31,6 +31,8 @@ describe('loadConfig', () => {
       INTAKE_SWEEP_SECONDS: 10,
       RUN_WORKER: true,
       RUN_API: true,
+      RECONCILE_EVERY_MINUTES: 15,
+      RECONCILE_GRACE_MINUTES: 10,
       CREATE_SCHEDULES: true,
       // SaaS provisioning runs on the spec's real durations: every 3 minutes for 3 hours, 5 s per call.
       PROVISION_RETRY_INTERVAL_MS: 180_000,
@@ -46,6 +48,11 @@ describe('loadConfig', () => {
       SUBSCRIPTION_DEFAULT_POLICY: 'no_renewal', SUBSCRIPTION_HISTORY_LIMIT: 1500, SUBSCRIPTION_RENEWAL_LEAD_DAYS: 7, SUBSCRIPTION_RENEWAL_TIME: '03:00',
       SUBSCRIPTION_RETENTION_DAYS: { V0: 1, V1: 7, V2: 7, V3: 7, V4: 15, V5: 15 },
       SUBSCRIPTION_SELLER_RETRY_INTERVAL_MS: 300_000, SUBSCRIPTION_SELLER_RETRY_WINDOW_MS: 3_600_000, SUBSCRIPTION_UNSUBSCRIBE_DAYS: 5, SUBSCRIPTION_UNSUBSCRIBE_QUOTA: 10,
+      // Production rules for seller calls: https to public addresses only; revoked keys stop within 5 s.
+      SELLER_ALLOW_HTTP: false,
+      SELLER_ALLOW_PRIVATE: false,
+      API_KEY_CACHE_MS: 5_000,
+      OLD_MASTER_KEYS: [],
       ARTIFACT_STORE: 'disk',
       ARTIFACT_DIR: '.data/artifacts',
       S3_REGION: 'us-east-1',
