@@ -12,7 +12,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { signRequest } from '../domain/saas-signing';
 import { createSecretBox } from '../domain/secret-box';
-import { TEST_MASTER_KEY } from '../tests/support/catalog';
+import { LOOPBACK_SELLERS, TEST_MASTER_KEY } from '../tests/support/catalog';
 import { freshDatabase, TEST_DATABASE_URL } from '../tests/support/db';
 import { newId } from '../domain/ids';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
@@ -42,7 +42,9 @@ export async function startBenchServers(bench: string, teardown: ReturnType<type
   teardown.add('database', () => database.drop());
   const workerEnv: Record<string, string> = {
     DATABASE_URL: database.url, TEMPORAL_ADDRESS: env.connection.options.address as string, TEMPORAL_TASK_QUEUE: `bench-${newId('', 6)}`,
-    MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: 'silent', CREATE_SCHEDULES: 'false', RUN_API: 'false', ...extraEnv,
+    MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: 'silent', CREATE_SCHEDULES: 'false', RUN_API: 'false',
+    // The reference sellers are on loopback over http: the address guard allows them here, as in tests.
+    ...LOOPBACK_SELLERS, ...extraEnv,
   };
   return { env, database, workerEnv, taskQueue: workerEnv.TEMPORAL_TASK_QUEUE! };
 }

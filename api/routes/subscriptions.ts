@@ -9,6 +9,7 @@ import type { Principal, Role } from '../auth';
 import type { RouteContext } from '../app';
 import { notFound } from '../problem';
 import { defineRoute, problemSchema } from '../route';
+import { queryInt } from '../schemas';
 import { runUpdate, withTemporalDeadline, type UpdateAnswer } from '../updates';
 
 type Row = typeof subscriptions.$inferSelect;
@@ -56,7 +57,7 @@ export function subscriptionRoutes({ router, registry, db, temporal, subscriptio
     summary: 'Yearly/monthly subscriptions, soonest expiry first: a buyer\'s own, a seller\'s, or all for operators.',
     query: z.strictObject({
       status: z.enum(['trial', 'active', 'frozen', 'released']).optional(),
-      limit: z.coerce.number().int().min(1).max(500).default(100), offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+      limit: queryInt(1, 500).default(100), offset: queryInt(0, 1_000_000).default(0),
     }),
     responses: { 200: { description: 'Subscriptions', schema: z.object({ items: z.array(summary) }) } },
     handler: async ({ principal, query }) => {
