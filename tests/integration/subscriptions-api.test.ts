@@ -66,6 +66,14 @@ describe('subscriptions over HTTP with the dev server, PostgreSQL and the refere
     expect((await s.call('GET', path, { key: other.key })).status).toBe(404);
     expect((await s.call('GET', path, { key: sellerB.key })).status).toBe(404);
     expect((await s.call('GET', '/v1/subscriptions?status=gone', { key: buyer.key })).status).toBe(400);
+    // Operators find it in the Web UI by its search attributes: state and expiry.
+    const found = await eventually(async () => {
+      const ids: string[] = [];
+      const until = new Date(Date.parse(sub.expiresAt) + 1000).toISOString();
+      for await (const wf of s.env.client.workflow.list({ query: `SubscriptionState = 'active' AND SubscriptionExpiresAt < '${until}'` })) ids.push(wf.workflowId);
+      return ids;
+    }, (ids) => ids.includes(subscriptionWorkflowId(instanceId)), 'the subscription in the visibility store');
+    expect(found).toContain(subscriptionWorkflowId(instanceId));
   });
 
   it('the buyer sets the policy and renews; the history, bills and the seller\'s transactions show it', async () => {
