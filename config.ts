@@ -53,6 +53,16 @@ const schema = z.object({
   /** How often the marketplace polls queryInstance after a 000004 answer, and for how long. */
   PROVISION_POLL_INTERVAL_MS: z.coerce.number().int().min(1000).default(30_000),
   PROVISION_POLL_WINDOW_MS: z.coerce.number().int().min(60_000).default(3 * 3_600_000),
+  /** Service supervision (docs/supervision.md): the idle limit in every stage, the acceptance timeout, hardware auto-acceptance, refund answers. */
+  SUPERVISION_IDLE_MS: z.coerce.number().int().min(1000).default(5 * 86_400_000),
+  SUPERVISION_ACCEPTANCE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(5 * 86_400_000),
+  SUPERVISION_HARDWARE_AUTO_ACCEPT_MS: z.coerce.number().int().min(1000).default(10 * 86_400_000),
+  SUPERVISION_REFUND_ANSWER_MS: z.coerce.number().int().min(1000).default(10 * 86_400_000),
+  /** More rejections than this by one party let the other appeal (spec: the 4th). */
+  SUPERVISION_REJECTION_LIMIT: z.coerce.number().int().min(0).max(100).default(3),
+  SUPERVISION_BUYER_APPEALS_ANY_STAGE: bool.default(true),
+  /** Largest supervision file (requirement attachments, delivery proof, appeal evidence). */
+  SUPERVISION_FILE_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
   SELLER_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(20_000).default(5_000),
   /** Seller conformance runs: how long an instance answered 000004 may take to be ready, and how often it is polled. */
   CONFORMANCE_POLL_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
