@@ -129,6 +129,9 @@ const fmt = (ms: number) => {
   return `${d} d${rest ? ` ${rest} s` : ''}`;
 };
 
+/** Waiting is counted in whole seconds, as people read it: 5 days and 0.9 s is still 5 days. */
+const wholeSeconds = (ms: number) => Math.floor(ms / 1000) * 1000;
+
 /**
  * Whether `by` may appeal now, and on which ground. The party whose turn it is in an open stage is idle
  * since the stage began; strictly more than the stage's limit makes it appealable, as do strictly more
@@ -139,11 +142,11 @@ export function appealGround(f: SupervisionFacts, by: Party, now: number, rules:
   if (!isOpen(f.stage)) return { code: 'conflict', reason: closedReason(f.stage) };
   if (f.appeal) return { code: 'conflict', reason: appealReason(f.appeal) };
   const other: Party = by === 'buyer' ? 'seller' : 'buyer';
-  const idleFor = now - f.stageEnteredAt;
+  const idleFor = wholeSeconds(now - f.stageEnteredAt);
   const limit = rules.idleLimitMs[f.stage];
   if (STAGE_ACTOR[f.stage] === other && idleFor > limit) return { ground: 'counterpart_idle' };
   if (f.rejections[other] > rules.rejectionLimit) return { ground: 'counterpart_rejections' };
-  if (by === 'buyer' && f.refundRequestedAt !== null && now - f.refundRequestedAt > rules.refundAnswerLimitMs) return { ground: 'refund_unanswered' };
+  if (by === 'buyer' && f.refundRequestedAt !== null && wholeSeconds(now - f.refundRequestedAt) > rules.refundAnswerLimitMs) return { ground: 'refund_unanswered' };
   if (by === 'buyer' && rules.buyerMayAlwaysAppeal) return { ground: 'buyer_any_stage' };
   const idle = STAGE_ACTOR[f.stage] === other
     ? `the ${other} has been idle in ${f.stage} for ${fmt(idleFor)} (an appeal needs more than ${fmt(limit)})`

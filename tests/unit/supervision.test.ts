@@ -61,16 +61,17 @@ describe('stages', () => {
 });
 
 describe('appeal eligibility', () => {
-  it('idle for exactly the limit is not enough; one millisecond more is', () => {
+  it('idle for exactly the limit is not enough (counted in whole seconds); a second more is', () => {
     const f = facts({ stage: 'requirement' });
-    expect(appealGround(f, 'seller', T0 + 5 * DAY_MS, sellerRules)).toMatchObject({ code: 'conflict', reason: expect.stringContaining('idle in requirement for 5 d') });
-    expect(appealGround(f, 'seller', T0 + 5 * DAY_MS + 1, sellerRules)).toEqual({ ground: 'counterpart_idle' });
+    expect(appealGround(f, 'seller', T0 + 5 * DAY_MS, sellerRules)).toMatchObject({ code: 'conflict', reason: expect.stringContaining('idle in requirement for 5 d (an appeal needs more than 5 d)') });
+    expect(appealGround(f, 'seller', T0 + 5 * DAY_MS + 999, sellerRules)).toMatchObject({ code: 'conflict' });
+    expect(appealGround(f, 'seller', T0 + 5 * DAY_MS + 1000, sellerRules)).toEqual({ ground: 'counterpart_idle' });
   });
 
   it('a party cannot appeal against its own idleness', () => {
     const f = facts({ stage: 'delivery' });
     expect(appealGround(f, 'seller', T0 + 30 * DAY_MS, sellerRules)).toMatchObject({ code: 'conflict', reason: expect.stringContaining('it is your turn in delivery') });
-    expect(appealGround(f, 'buyer', T0 + 5 * DAY_MS + 1, sellerRules)).toEqual({ ground: 'counterpart_idle' });
+    expect(appealGround(f, 'buyer', T0 + 5 * DAY_MS + 1000, sellerRules)).toEqual({ ground: 'counterpart_idle' });
   });
 
   it('the fourth rejection makes an appeal possible, the third does not', () => {
@@ -90,7 +91,7 @@ describe('appeal eligibility', () => {
   it('a refund request unanswered for more than 10 days is a ground for the buyer', () => {
     const f = applyAction(facts({ stage: 'acceptance', kind: 'hardware' }), 'requestRefund', T0);
     expect(appealGround(f, 'buyer', T0 + 10 * DAY_MS, sellerRules)).toMatchObject({ code: 'conflict' });
-    expect(appealGround(f, 'buyer', T0 + 10 * DAY_MS + 1, sellerRules)).toEqual({ ground: 'refund_unanswered' });
+    expect(appealGround(f, 'buyer', T0 + 10 * DAY_MS + 1000, sellerRules)).toEqual({ ground: 'refund_unanswered' });
   });
 
   it('refund requests: one at a time, answered by the seller; a rejection counts as the seller\'s', () => {
