@@ -18,10 +18,13 @@ export interface RouteSpec<P extends ZodType | undefined, Q extends ZodType | un
   params?: P;
   query?: Q;
   body?: B;
+  /** A multipart/form-data body, documented here and read by the handler as a stream (api/supervision-files.ts). */
+  multipart?: ZodType;
   headers?: z.ZodObject;
   /** OpenAPI security requirement for routes that authenticate another way than a bearer key. */
   security?: Record<string, string[]>[];
-  responses: Record<number, { description: string; schema?: ZodType }>;
+  /** `contentType` for responses that are not JSON (a file download the handler streams itself). */
+  responses: Record<number, { description: string; schema?: ZodType; contentType?: string }>;
   handler: (ctx: { req: Request; res: Response; principal: Principal; params: Infer<P>; query: Infer<Q>; body: Infer<B> }) => Promise<{ status?: number; body: unknown }>;
 }
 
@@ -58,12 +61,13 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
       ...(spec.query ? { query: spec.query as unknown as z.ZodObject } : {}),
       ...(spec.headers ? { headers: spec.headers } : {}),
       ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: true } } : {}),
+      ...(spec.multipart ? { body: { content: { 'multipart/form-data': { schema: spec.multipart } }, required: true } } : {}),
     },
     responses: {
       ...problems,
       ...Object.fromEntries(Object.entries(spec.responses).map(([status, r]) => [status, {
         description: r.description,
-        ...(r.schema ? { content: { [Number(status) >= 400 ? 'application/problem+json' : 'application/json']: { schema: r.schema } } } : {}),
+        ...(r.schema ? { content: { [r.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json')]: { schema: r.schema } } } : {}),
       }])),
     },
   });
@@ -75,7 +79,8 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
     const query = (spec.query ? parse('query', spec.query, req.query) : undefined) as Infer<Q>;
     const body = (spec.body ? parse('body', spec.body, req.body ?? {}) : undefined) as Infer<B>;
     const out = await spec.handler({ req, res, principal, params, query, body });
-    res.status(out.status ?? 200).json(out.body);
+    // A handler that streamed its own response (a download) has sent it already.
+    if (!res.headersSent) res.status(out.status ?? 200).json(out.body);
   });
 }
 

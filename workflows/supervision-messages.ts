@@ -1,6 +1,7 @@
 /** What the API, the tests and the supervision workflow share. Imported by workflow code: Temporal packages and domain only. */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Party as NotifyParty } from '../activities/notify';
 import type {
   Actor, Appeal, AppealDecision, Party, PartyAction, ProductKind, ProofKind, SupervisionFacts, SupervisionRules,
 } from '../domain/supervision';
@@ -21,9 +22,13 @@ export interface SupervisionInput {
   rules: SupervisionRules;
   /** Epoch ms the line was paid: the first stage counts from it, however late the workflow starts. */
   paidAt: number;
-  /** The state a previous run handed over when it continued as new. */
+  /** The state a previous run handed over when it continued as new, and its notifications not yet sent. */
   carried?: SupervisionState;
+  carriedNotes?: Note[];
 }
+
+/** A notification to a party, by id only (no personal data in history); `dedupeKey` makes resending it harmless. */
+export interface Note { dedupeKey: string; party: NotifyParty; template: string; vars: Record<string, unknown> }
 
 export interface Attachment { id: string; kind: ProofKind }
 

@@ -14,8 +14,8 @@ import { SA } from './merchant-review-messages';
 import { PROVISION_SA } from './saas-provision-messages';
 import {
   actUpdate, appealUpdate, decideUpdate, SUPERVISION_CONFLICT, SUPERVISION_FORBIDDEN, SUPERVISION_SA, supervisionStateQuery,
-  type ActorRef, type ActRequest, type AppealRequest, type AppealState, type Attachment, type DecideRequest, type SupervisionInput,
-  type SupervisionState,
+  type ActorRef, type ActRequest, type AppealRequest, type AppealState, type Attachment, type DecideRequest, type Note,
+  type SupervisionInput, type SupervisionState,
 } from './supervision-messages';
 
 const db = proxyActivities<SupervisionActivities & Pick<ProvisionActivities, 'closeAndRefund'>>(DB_WRITES);
@@ -53,7 +53,8 @@ export async function supervision(input: SupervisionInput): Promise<SupervisionS
   // Held until the first log entry is written, so no action can take its number.
   let busy = !input.carried;
   let version = 0;
-  const notes: Promise<unknown>[] = [];
+  // Notifications not yet confirmed sent, by dedupe key: a run that continues as new hands them over.
+  const outbox = new Map<string, Note>();
 
   /** One change at a time: validators ran before the lock, so each handler checks again inside it. */
   async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -88,13 +89,18 @@ export async function supervision(input: SupervisionInput): Promise<SupervisionS
   const parties: Record<Party | 'operations', NotifyParty> = {
     buyer: { kind: 'principal', principalId: input.buyerId }, seller: { kind: 'merchant', merchantId: input.merchantId }, operations: { kind: 'supervisors' },
   };
-  /** Notifications go out beside the flow: an Update does not wait for them, the run ends only after them. */
-  const tell = (to: (Party | 'operations')[], template: string, vars: Record<string, unknown>) => {
-    for (const p of to) {
-      notes.push(notify.notifyParty({ dedupeKey: `${orderLineId}:${state.logSeq}:${template}:${p}`, party: parties[p], template, vars: { orderLineId, ...vars } })
-        .catch(() => undefined));
-    }
+  const send = (n: Note) => {
+    outbox.set(n.dedupeKey, n);
+    void notify.notifyParty(n).catch(() => undefined).finally(() => { outbox.delete(n.dedupeKey); });
   };
+  /**
+   * Notifications go out beside the flow: an Update does not wait for them. The last run ends only after
+   * them; a run that continues as new passes the unsent ones on (they are de-duplicated by key).
+   */
+  const tell = (to: (Party | 'operations')[], template: string, vars: Record<string, unknown>) => {
+    for (const p of to) send({ dedupeKey: `${orderLineId}:${state.logSeq}:${template}:${p}`, party: parties[p], template, vars: { orderLineId, ...vars } });
+  };
+  for (const n of input.carriedNotes ?? []) send(n);
 
   /** Writes the next log entry with the state it leads to, then makes that state the workflow's. */
   async function record(next: SupervisionState, e: Omit<LogEntry, 'seq' | 'at' | 'stage' | 'stageAfter'>, at: number) {
@@ -211,6 +217,8 @@ export async function supervision(input: SupervisionInput): Promise<SupervisionS
     await complete(at);
   }
 
+  /** No handler running: a run continues as new only then. */
+  const quiet = () => !busy && allHandlersFinished();
   const timeToRoll = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > SUPERVISION_HISTORY_ROLL;
 
   if (!input.carried) {
@@ -230,12 +238,10 @@ export async function supervision(input: SupervisionInput): Promise<SupervisionS
     const moved = t ? await condition(woken, Math.max(1, t.at - Date.now())) : (await condition(woken), true);
     if (!moved) await exclusive(fireDue);
     if (timeToRoll() && isOpen(state.facts.stage)) {
-      await condition(() => !busy && allHandlersFinished());
-      await Promise.all(notes);
-      await continueAsNew<typeof supervision>({ ...input, carried: state });
+      await condition(quiet);
+      await continueAsNew<typeof supervision>({ ...input, carried: state, carriedNotes: [...outbox.values()] });
     }
   }
-  await condition(allHandlersFinished);
-  await Promise.all(notes);
+  await condition(() => quiet() && outbox.size === 0);
   return state;
 }

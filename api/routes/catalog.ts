@@ -4,6 +4,7 @@ import { balanceOf, topUp } from '../../db/ledger';
 import { principals, products, skus } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { createSecretBox } from '../../domain/secret-box';
+import { ALWAYS_SUPERVISED, MAY_BE_SUPERVISED, PROOF_KINDS, type ProductKind } from '../../domain/supervision';
 import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { conflict, notFound, Problem } from '../problem';
@@ -11,6 +12,8 @@ import { defineRoute, problemSchema } from '../route';
 import { idempotencyHeaders, idParam } from '../schemas';
 
 type Product = typeof products.$inferSelect;
+const DEFAULT_TEMPLATE = ['statement_of_work', 'acceptance_document'] as const;
+const isSupervised = (p: { deliveryType: ProductKind; supervised?: boolean | undefined }) => p.supervised ?? ALWAYS_SUPERVISED.includes(p.deliveryType);
 const skuInput = z.strictObject({
   name: z.string().trim().min(1).max(100),
   chargingMode: z.enum(['yearly', 'monthly', 'one_time', 'on_demand']),
@@ -23,11 +26,17 @@ const productInput = z.strictObject({
   productionUrl: z.url({ protocol: /^https?$/ }).max(512).optional(),
   accessKey: z.string().min(16, 'at least 16 characters').max(256).optional(),
   skus: z.array(skuInput).min(1).max(50),
+  supervised: z.boolean().optional().describe('service supervision (docs/supervision.md): always for licences, manual services and hardware, chosen for SaaS, never for images and APIs; fixed once listed'),
+  deliveryTemplate: z.array(z.enum(PROOF_KINDS)).max(PROOF_KINDS.length).optional().describe('supervised products: the proof kinds every delivery must include (default statement_of_work and acceptance_document)'),
 }).refine((p) => p.deliveryType !== 'saas' || (p.productionUrl && p.accessKey), { message: 'a SaaS product needs productionUrl and accessKey', path: ['productionUrl'] })
+  .refine((p) => p.supervised !== false || !ALWAYS_SUPERVISED.includes(p.deliveryType), { message: 'licences, manual services and hardware are always supervised', path: ['supervised'] })
+  .refine((p) => !p.supervised || MAY_BE_SUPERVISED.includes(p.deliveryType), { message: 'images and APIs are not supervised', path: ['supervised'] })
+  .refine((p) => !p.deliveryTemplate || isSupervised(p), { message: 'only a supervised product has a delivery template', path: ['deliveryTemplate'] })
   .meta({ id: 'ProductInput' });
 const productView = z.object({
   id: z.string(), merchantId: z.string(), name: z.string(), deliveryType: z.string(), status: z.string(), tradingFrozen: z.boolean(),
   productionUrl: z.string().nullable().describe('shown to the seller and operators only; the access key is never shown'),
+  supervised: z.boolean(), deliveryTemplate: z.array(z.string()),
   skus: z.array(z.object({ id: z.string(), name: z.string(), chargingMode: z.string(), periods: z.number(), priceCents: z.number() })),
   conformance: z.object({ passedRunId: z.string().nullable(), passedAt: z.string().nullable() }).nullable()
     .describe('SaaS products, to the seller and operators only: the latest passing conformance run (null ids: none yet), shown when an operator puts the product on sale'),
@@ -39,7 +48,7 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
     const rows = await db.select().from(skus).where(eq(skus.productId, prod.id));
     return {
       id: prod.id, merchantId: prod.merchantId, name: prod.name, deliveryType: prod.deliveryType, status: prod.status, tradingFrozen: prod.tradingFrozen,
-      productionUrl: seesAll(p, prod) ? prod.productionUrl : null,
+      productionUrl: seesAll(p, prod) ? prod.productionUrl : null, supervised: prod.supervised, deliveryTemplate: prod.deliveryTemplate,
       skus: rows.map(({ id, name, chargingMode, periods, priceCents }) => ({ id, name, chargingMode, periods, priceCents })),
       conformance: seesAll(p, prod) && prod.deliveryType === 'saas'
         ? { passedRunId: prod.conformanceRunId, passedAt: prod.conformancePassedAt?.toISOString() ?? null } : null,
@@ -63,6 +72,7 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
       const prod = await db.transaction(async (tx) => {
         const [row] = await tx.insert(products).values({
           id, merchantId: principal.merchantId!, name: body.name, deliveryType: body.deliveryType, status: 'draft',
+          supervised: isSupervised(body), deliveryTemplate: isSupervised(body) ? [...new Set(body.deliveryTemplate ?? DEFAULT_TEMPLATE)] : [],
           productionUrl: body.productionUrl ?? null, accessKeyEnc: body.accessKey ? createSecretBox(config.MASTER_KEY!).seal(body.accessKey) : null,
         }).returning();
         await tx.insert(skus).values(body.skus.map((s) => ({ id: newId('SK', 14), productId: id, ...s })));

@@ -93,8 +93,9 @@ describe('service supervision on the time-skipping server', () => {
     const entry = (await h.log(l.line.id)).at(-1)!;
     expect(entry).toMatchObject({ action: 'appeal', actorRole: 'system', attachments: ['F-SOW', 'F-ACC'], at: new Date(deliveredAt + 5 * DAY_MS) });
     // Both parties and operations are told.
-    const told = await h.db.select().from(notifications).where(like(notifications.dedupeKey, `${l.line.id}:%:supervision.appeal_opened:%`));
-    expect(new Set(told.map((n) => n.dedupeKey.split(':').at(-3)))).toEqual(new Set(['buyer', 'seller', 'operations']));
+    const told = async () => new Set((await h.db.select().from(notifications).where(like(notifications.dedupeKey, `${l.line.id}:%:supervision.appeal_opened:%`))).map((n) => n.dedupeKey.split(':').at(-3)));
+    for (let i = 0; i < 100 && (await told()).size < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await told()).toEqual(new Set(['buyer', 'seller', 'operations']));
 
     for (const [who, action] of [[l.buyerRef, 'accept'], [l.buyerRef, 'rejectDelivery'], [l.buyerRef, 'requestRefund']] as const) {
       await refused(act(l, who, action), SUPERVISION_CONFLICT, 'an appeal is open since');
