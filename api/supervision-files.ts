@@ -24,6 +24,9 @@ export interface UploadedFile { index: number; key: string; kind: ProofKind; fil
 const unsupported = (detail: string) => new Problem(415, 'Unsupported Media Type', detail);
 const badPart = (detail: string) => new Problem(400, 'Bad Request', detail);
 
+/** A file name kept for display and downloads: no path separators or control characters, at most 200 characters. */
+const safeName = (name: string) => [...name].map((c) => (c === '/' || c === '\\' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? '_' : c)).join('').slice(0, 200);
+
 /** Reads a stream's first `n` bytes (or all of a shorter one) and leaves the rest unread. */
 function readHead(file: Readable, n: number): Promise<{ head: Buffer; ended: boolean }> {
   return new Promise((resolve, reject) => {
@@ -87,7 +90,7 @@ export async function receiveFiles(req: Request, store: ArtifactStore, o: {
       if (!(PROOF_KINDS as readonly string[]).includes(field)) throw badPart(`file field "${field}" must name a proof kind: ${PROOF_KINDS.join(', ')}`);
       const contentType = info.mimeType.toLowerCase();
       if (!SUPERVISION_FILE_TYPES[contentType]) throw unsupported(`${info.filename || 'a file'}: type ${contentType} is not allowed (allowed: ${Object.keys(SUPERVISION_FILE_TYPES).join(', ')})`);
-      const filename = (info.filename || `file.${SUPERVISION_FILE_TYPES[contentType]}`).replace(/[\\/\u0000-\u001f\u007f]/g, '_').slice(0, 200);
+      const filename = safeName(info.filename || `file.${SUPERVISION_FILE_TYPES[contentType]}`);
       if (await o.stored?.(index)) { file.resume(); replayed.push({ index, replayed: true }); return; }
       const key = o.keyFor(index);
       const r = await store.put(key, await checkedType(file, contentType), { maxBytes: o.maxBytes, contentType });
