@@ -1,6 +1,8 @@
 import { and, eq, lt, ne } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../db/client';
+import { settle } from '../db/ledger';
+import { addPeriods } from '../domain/periods';
 import { orderLines, orders, skus, supervisionLog, supervisions } from '../db/schema';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -77,8 +79,10 @@ export function createSupervisionActivities({ db }: { db: Db }) {
     },
 
     /**
-     * The line is accepted: it is delivered, its order completes when every line has, and a periodic
-     * line's validity starts (at the seller's actual start time when given, else at acceptance).
+     * The line is accepted: it is delivered and settled, its order completes when every line has, and a
+     * periodic line's validity starts (at the seller's actual start time when given, else at acceptance).
+     * The subscription process (issue 11) takes periodic lines from here when it lands: `validUntil` is
+     * their first expiry.
      */
     async completeLine(a: { orderLineId: string; acceptedAt: number; validFrom: number }): Promise<{ validFrom: number; validUntil: number | null }> {
       return db.transaction(async (tx) => {
@@ -86,10 +90,12 @@ export function createSupervisionActivities({ db }: { db: Db }) {
           .where(eq(orderLines.id, a.orderLineId));
         if (!r) throw ApplicationFailure.nonRetryable(`order line ${a.orderLineId} not found`, 'OrderLineNotFound');
         const periodic = r.sku.chargingMode === 'yearly' || r.sku.chargingMode === 'monthly';
-        const validUntil = periodic ? validityEnd(a.validFrom, r.sku.chargingMode as 'yearly' | 'monthly', r.sku.periods) : null;
+        const validUntil = periodic ? addPeriods(new Date(a.validFrom), r.sku.chargingMode === 'yearly' ? 'year' : 'month', r.sku.periods).getTime() : null;
         const at = new Date(a.acceptedAt);
         if (r.line.status === 'processing') {
           await tx.update(orderLines).set({ status: 'delivered', expiresAt: date(validUntil), updatedAt: at }).where(eq(orderLines.id, a.orderLineId));
+          // Supervised sales settle when supervision completes (spec §8), once (the ledger's key per line).
+          await settle(tx as unknown as Db, { orderLineId: a.orderLineId, at, memo: 'supervision completed' });
           const open = await tx.select({ id: orderLines.id }).from(orderLines).where(and(eq(orderLines.orderId, r.line.orderId), ne(orderLines.status, 'delivered')));
           if (open.length === 0) await tx.update(orders).set({ status: 'completed', updatedAt: at }).where(eq(orders.id, r.line.orderId));
         }
@@ -99,15 +105,6 @@ export function createSupervisionActivities({ db }: { db: Db }) {
       });
     },
   };
-}
-
-/** End of a periodic line's validity. */
-function validityEnd(from: number, mode: 'yearly' | 'monthly', periods: number): number {
-  const d = new Date(from);
-  // TODO(issue-11): domain/periods.ts addPeriods (Asia/Shanghai months, clamped at month end) replaces this.
-  if (mode === 'yearly') d.setUTCFullYear(d.getUTCFullYear() + periods);
-  else d.setUTCMonth(d.getUTCMonth() + periods);
-  return d.getTime();
 }
 
 export type SupervisionActivities = ReturnType<typeof createSupervisionActivities>;

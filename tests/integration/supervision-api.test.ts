@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accounts, merchants, products, supervisionLog } from '../../db/schema';
+import { topUp } from '../../db/ledger';
+import { merchants, products, supervisionLog } from '../../db/schema';
 import { SUPERVISION_HISTORY_ROLL } from '../../workflows/supervision';
 import { actUpdate, supervisionStateQuery, supervisionWorkflowId } from '../../workflows/supervision-messages';
 import { startSystem, type System } from '../support/system';
@@ -39,7 +40,7 @@ beforeAll(async () => {
   }
   seller = await s.party('seller', { merchantId: 'MSUPA' });
   otherSeller = await s.party('seller', { merchantId: 'MSUPB' });
-  await s.db.insert(accounts).values({ principalId: buyer.id, balanceCents: 1_000_000 });
+  await topUp(s.db, { key: 'seed-buyer', buyerId: buyer.id, amountCents: 1_000_000 });
   const product = await s.call('POST', '/v1/products', { key: seller.key, body: { name: 'On-site ERP rollout', deliveryType: 'manual_service', skus: [{ name: 'Yearly', chargingMode: 'yearly', priceCents: 120_000 }] } });
   expect(product.status).toBe(201);
   expect(product.json).toMatchObject({ supervised: true, deliveryTemplate: ['statement_of_work', 'acceptance_document'] });

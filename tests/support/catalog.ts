@@ -62,6 +62,7 @@ export async function seedSupervisedProduct(db: Db, o: {
     deliveryTemplate: o.template ?? ['statement_of_work', 'acceptance_document'],
   });
   await db.insert(skus).values({ id: skuId, productId, name: 'Standard', chargingMode: o.chargingMode ?? 'monthly', periods: 1, priceCents: o.priceCents ?? 50_000 });
-  await db.insert(accounts).values([{ principalId: buyer, balanceCents: o.balanceCents ?? 100_000 }, { principalId: otherBuyer, balanceCents: 100_000 }]);
+  await topUp(db, { key: `top-up:${buyer}:seed`, buyerId: buyer, amountCents: o.balanceCents ?? 100_000, memo: 'test balance' });
+  await topUp(db, { key: `top-up:${otherBuyer}:seed`, buyerId: otherBuyer, amountCents: 100_000, memo: 'test balance' });
   return { owner, buyer, seller, otherBuyer, merchantId, productId, skuId };
 }

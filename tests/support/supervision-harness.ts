@@ -1,6 +1,7 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { startSupervision } from '../../api/supervision-intake';
-import { accounts, ledger, orderLines, orders, products, supervisionLog } from '../../db/schema';
+import { charge } from '../../db/ledger';
+import { orderLines, orders, products, supervisionLog } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { supervisionWorkflowId, type ActorRef } from '../../workflows/supervision-messages';
 import { seedSupervisedProduct } from './catalog';
@@ -19,13 +20,14 @@ export async function startSupervisionHarness(extraConfig: Record<string, string
     const orderId = `CS${newId('', 12)}`;
     const [product] = await h.db.select().from(products).where(eq(products.id, seed.productId));
     const price = o.priceCents ?? 50_000;
+    // As the order service places an order: the order, its line and the line's charge in one transaction.
     const line = await h.db.transaction(async (tx) => {
       const [order] = await tx.insert(orders).values({ id: orderId, buyerPrincipalId: seed.buyer, status: 'processing', totalCents: price, createdAt: paidAt, updatedAt: paidAt }).returning();
-      await tx.update(accounts).set({ balanceCents: sql`${accounts.balanceCents} - ${price}` }).where(eq(accounts.principalId, seed.buyer));
-      await tx.insert(ledger).values({ principalId: seed.buyer, dedupeKey: `charge:${orderId}`, amountCents: -price, reason: 'order', orderId });
       const [l] = await tx.insert(orderLines).values({
         id: `${orderId}-000001`, orderId, productId: seed.productId, skuId: seed.skuId, merchantId: seed.merchantId, status: 'processing', priceCents: price, createdAt: paidAt,
       }).returning();
+      const paid = await charge(tx, { orderLineId: l!.id, orderId, buyerId: seed.buyer, merchantId: seed.merchantId, productId: seed.productId, amountCents: price, sale: 'new', memo: 'order', at: paidAt });
+      if (!paid.ok) throw new Error('the test buyer cannot pay');
       return { line: l!, order: order! };
     });
     await startSupervision(h.env.client, h.config, line.line, line.order, product!);

@@ -1,7 +1,8 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accounts, ledger, notifications, orderLines, orders, supervisions } from '../../db/schema';
+import { balanceOf, byKey, trialBalance } from '../../db/ledger';
+import { ledgerEntries, notifications, orderLines, orders, supervisions } from '../../db/schema';
 import { DAY_MS, type AppealDecision } from '../../domain/supervision';
 import {
   actUpdate, appealUpdate, decideUpdate, SUPERVISION_CONFLICT, supervisionStateQuery,
@@ -42,7 +43,15 @@ async function settled(l: Line, ok: (s: SupervisionState) => boolean) {
   throw new Error('the workflow did not get there');
 }
 const line = async (id: string) => (await h.db.select().from(orderLines).where(eq(orderLines.id, id)))[0]!;
-const balance = async (id: string) => (await h.db.select().from(accounts).where(eq(accounts.principalId, id)))[0]!.balanceCents;
+const balance = (id: string) => balanceOf(h.db, id);
+/** The settlement of a line: clearing pays the seller its share and the marketplace its commission (10% by default). */
+async function settlement(lineId: string, price: number) {
+  const t = await byKey(h.db, `settle:${lineId}`);
+  expect(t).toMatchObject({ kind: 'settlement', grossCents: price, commissionCents: price / 10 });
+  const entries = await h.db.select().from(ledgerEntries).where(eq(ledgerEntries.transactionId, t!.id));
+  expect(entries.map((e) => e.amountCents).sort((a, b) => a - b)).toEqual([-price, price / 10, price - price / 10]);
+  expect((await trialBalance(h.db)).totalCents).toBe(0);
+}
 
 describe('service supervision on the time-skipping server', () => {
   it('runs requirement, rejection, review, delivery and acceptance; the line completes and every action is logged once, in order', async () => {
@@ -75,6 +84,7 @@ describe('service supervision on the time-skipping server', () => {
     expect((await h.log(l.line.id))[5]).toMatchObject({ attachments: ['F-SOW', 'F-ACC'], actorId: l.seller, data: { actualStartAt: new Date(startedAt).toISOString() } });
     expect(await line(l.line.id)).toMatchObject({ status: 'delivered' });
     expect((await h.db.select().from(orders).where(eq(orders.id, l.line.orderId)))[0]!.status).toBe('completed');
+    await settlement(l.line.id, 50_000);
     // A monthly line is valid for a month from the seller's actual start, not from acceptance.
     const [sv] = await h.db.select().from(supervisions).where(eq(supervisions.orderLineId, l.line.id));
     expect(sv).toMatchObject({ stage: 'completed', lastSeq: 7, validFrom: new Date(startedAt) });
@@ -140,6 +150,7 @@ describe('service supervision on the time-skipping server', () => {
     expect(done).toMatchObject({ acceptedAt: signedOffAt + 10 * DAY_MS, facts: { stage: 'completed' } });
     expect((await h.log(l.line.id)).at(-1)).toMatchObject({ action: 'autoAccept', actorRole: 'system', at: new Date(signedOffAt + 10 * DAY_MS) });
     expect(await line(l.line.id)).toMatchObject({ status: 'delivered', expiresAt: null });
+    await settlement(l.line.id, 50_000);
   });
 
   it('operator decision "complete" accepts on the buyer\'s behalf and completes the line', async () => {
@@ -151,6 +162,7 @@ describe('service supervision on the time-skipping server', () => {
     await l.handle.result();
     expect((await h.log(l.line.id)).at(-1)).toMatchObject({ action: 'decideAppeal', actorRole: 'operator', data: { decision: 'complete', acceptedOnBehalfOf: 'buyer' } });
     expect(await line(l.line.id)).toMatchObject({ status: 'delivered' });
+    await settlement(l.line.id, 50_000);
   });
 
   it('operator decision "send back" returns the line to the named stage, where the parties act again', async () => {
@@ -174,8 +186,10 @@ describe('service supervision on the time-skipping server', () => {
     expect((await decide(l, { decision: 'refund' })).facts.stage).toBe('refunded');
     await l.handle.result();
     expect(await balance(l.buyer)).toBe(100_000);
-    expect(await h.db.select().from(ledger).where(eq(ledger.dedupeKey, `refund:${l.line.id}`))).toHaveLength(1);
+    expect(await byKey(h.db, `refund:${l.line.id}`)).toMatchObject({ kind: 'refund', grossCents: 30_000 });
+    expect(await byKey(h.db, `settle:${l.line.id}`)).toBeUndefined();
     expect(await line(l.line.id)).toMatchObject({ status: 'cancelled' });
+    expect((await trialBalance(h.db)).totalCents).toBe(0);
   });
 
   it('a negotiated refund: the seller rejects one request (the flow goes on) and approves the next (refunded)', async () => {
@@ -191,6 +205,7 @@ describe('service supervision on the time-skipping server', () => {
     expect(yes.facts.stage).toBe('refunded');
     await l.handle.result();
     expect(await balance(l.buyer)).toBe(50_000);
+    expect(await byKey(h.db, `settle:${l.line.id}`)).toBeUndefined();
     expect(await line(l.line.id)).toMatchObject({ status: 'cancelled' });
     expect((await h.log(l.line.id)).map((e) => e.action)).toEqual(['open', 'submitRequirement', 'requestRefund', 'rejectRefund', 'confirmRequirement', 'requestRefund', 'approveRefund']);
   });
