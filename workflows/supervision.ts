@@ -69,7 +69,8 @@ export async function supervision(input: SupervisionInput): Promise<SupervisionS
   const appealState = (s: SupervisionState): AppealState => (s.facts.appeal ? 'open' : s.lastDecision ? 'decided' : 'none');
   const view = (s: SupervisionState): SupervisionView => ({
     stage: s.facts.stage, stageEnteredAt: s.facts.stageEnteredAt, appealState: appealState(s),
-    appeal: s.facts.appeal ? { ...s.facts.appeal } : s.lastDecision ? { decision: s.lastDecision } : null,
+    appeal: s.facts.appeal ? { ...s.facts.appeal, openedAt: new Date(s.facts.appeal.openedAt).toISOString() }
+      : s.lastDecision ? { decision: { ...s.lastDecision, at: new Date(s.lastDecision.at).toISOString() } } : null,
     refundRequestedAt: s.facts.refundRequestedAt, buyerRejections: s.facts.rejections.buyer, sellerRejections: s.facts.rejections.seller,
     deliveredAt: s.deliveredAt, signedOffAt: s.facts.signedOffAt, actualStartAt: s.actualStartAt, acceptedAt: s.acceptedAt,
   });

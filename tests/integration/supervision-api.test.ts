@@ -182,7 +182,8 @@ describe('supervision over HTTP with real multipart uploads', () => {
     const early = await act(line, seller, 'appeal', { reason: 'the buyer is silent' });
     expect(early.status).toBe(409);
     expect(early.json.detail).toContain('no ground for an appeal yet');
-    expect((await act(line, buyer, 'appeal', { reason: 'no licence code yet' })).json).toMatchObject({ appealState: 'open', appeal: { by: 'buyer', ground: 'buyer_any_stage' } });
+    const appealed = (await act(line, buyer, 'appeal', { reason: 'no licence code yet' })).json;
+    expect(appealed).toMatchObject({ appealState: 'open', appeal: { by: 'buyer', ground: 'buyer_any_stage', openedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) } });
     const shot = await upload(line, seller, [{ kind: 'screenshot', name: 'code.png', type: 'image/png', data: PNG }]);
     const frozen = await act(line, seller, 'delivery', { attachments: [shot.json.items[0].id] });
     expect(frozen).toMatchObject({ status: 409, type: expect.stringContaining('application/problem+json') });
