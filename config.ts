@@ -97,7 +97,7 @@ const schema = z.object({
 
 /**
  * What DEMO_FAST=1 changes, unless a variable is set explicitly: three working days become three minutes,
- * three hours of provisioning retries become three minutes of retries every 20 s.
+ * three hours of provisioning retries become three minutes of retries every 20 s, a day of supervision a minute.
  */
 export const DEMO_DEFAULTS: Record<string, string> = {
   DEMO_WORKING_DAY_SECONDS: '60',
@@ -107,6 +107,11 @@ export const DEMO_DEFAULTS: Record<string, string> = {
   PROVISION_POLL_WINDOW_MS: '60000',
   PROVISION_IDLE_MS: '3600000',
   INTAKE_SWEEP_SECONDS: '5',
+  // Supervision: a day becomes a minute (5 days idle or to accept: 5 minutes; hardware and refunds: 10).
+  SUPERVISION_IDLE_MS: '300000',
+  SUPERVISION_ACCEPTANCE_TIMEOUT_MS: '300000',
+  SUPERVISION_HARDWARE_AUTO_ACCEPT_MS: '600000',
+  SUPERVISION_REFUND_ANSWER_MS: '600000',
 };
 
 export type Config = z.infer<typeof schema>;
