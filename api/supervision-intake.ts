@@ -5,6 +5,7 @@ import type { orderLines, orders, products } from '../db/schema';
 import { firstStage, type ProductKind, type ProofKind, type SupervisionRules } from '../domain/supervision';
 import { SA } from '../workflows/merchant-review-messages';
 import { PROVISION_SA } from '../workflows/saas-provision-messages';
+import { withTemporalDeadline } from './updates';
 import { SUPERVISION_SA, supervisionWorkflowId, type SupervisionInput } from '../workflows/supervision-messages';
 
 type Line = typeof orderLines.$inferSelect;
@@ -34,7 +35,7 @@ export const supervisionInput = (config: Config, line: Line, order: Order, produ
  */
 export async function startSupervision(temporal: Client, config: Config, line: Line, order: Order, product: Product) {
   const input = supervisionInput(config, line, order, product);
-  await temporal.workflow.start('supervision', {
+  await withTemporalDeadline(temporal, () => temporal.workflow.start('supervision', {
     workflowId: supervisionWorkflowId(line.id), taskQueue: config.TEMPORAL_TASK_QUEUE, args: [input],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING, workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     staticSummary: `Service supervision of order line ${line.id} (${product.deliveryType})`,
@@ -43,5 +44,5 @@ export async function startSupervision(temporal: Client, config: Config, line: L
       { key: SUPERVISION_SA.idleSince, value: new Date(input.paidAt) },
       { key: PROVISION_SA.productId, value: line.productId }, { key: SA.merchantId, value: line.merchantId },
     ],
-  }).catch((e: Error) => { if (e.name !== 'WorkflowExecutionAlreadyStartedError') throw e; });
+  })).catch((e: Error) => { if (e.name !== 'WorkflowExecutionAlreadyStartedError') throw e; });
 }

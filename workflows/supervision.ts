@@ -1,5 +1,5 @@
 import {
-  allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, setCurrentDetails, setHandler,
+  ActivityFailure, allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, setCurrentDetails, setHandler,
   upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { NotifyActivities, Party as NotifyParty } from '../activities/notify';
@@ -10,6 +10,8 @@ import {
   validityStart, type Appeal, type Party, type Refusal, type Stage,
 } from '../domain/supervision';
 import { DB_WRITES, notifications } from './activity-options';
+import { FAILURE } from './failure-types';
+import { createStuckGuard, failureOf } from './stuck';
 import { SA } from './merchant-review-messages';
 import { PROVISION_SA } from './saas-provision-messages';
 import {
@@ -28,6 +30,12 @@ const notify = proxyActivities<NotifyActivities>(notifications('24 hours'));
  * (docs/supervision.md; asserted by tests/workflows/supervision.test.ts).
  */
 export const SUPERVISION_HISTORY_ROLL = 500;
+/**
+ * The written bound: the roll, plus what the Updates in flight when it is passed add before the run is quiet
+ * (the server admits at most 10 at once, each under 30 events with its notifications), plus the carried
+ * notifications re-sent at the start of the next run.
+ */
+export const SUPERVISION_HISTORY_BOUND = 1_000;
 
 const refusal = (r: Refusal) => ApplicationFailure.create({ type: r.code === 'forbidden' ? SUPERVISION_FORBIDDEN : SUPERVISION_CONFLICT, message: r.reason, nonRetryable: true });
 const invalid = (message: string) => ApplicationFailure.create({ type: 'InvalidSupervisionInput', message, nonRetryable: true });
@@ -74,6 +82,8 @@ export async function supervision(input: SupervisionInput): Promise<SupervisionS
     refundRequestedAt: s.facts.refundRequestedAt, buyerRejections: s.facts.rejections.buyer, sellerRejections: s.facts.rejections.seller,
     deliveredAt: s.deliveredAt, signedOffAt: s.facts.signedOffAt, actualStartAt: s.actualStartAt, acceptedAt: s.acceptedAt,
   });
+  // Our own faults (a database away for long, a bug) hold the flow in `stuck` for operators; it never fails.
+  const guard = createStuckGuard({ subjectId: orderLineId, onChange: () => publish() });
   const publish = () => {
     const f = state.facts;
     upsertSearchAttributes([
@@ -84,7 +94,8 @@ export async function supervision(input: SupervisionInput): Promise<SupervisionS
       { key: SA.merchantId, value: input.merchantId },
     ]);
     const appeal = f.appeal ? ` · **appeal open** (${f.appeal.ground.replace(/_/g, ' ')})` : '';
-    setCurrentDetails(`**${f.stage}**${appeal} · idle since ${new Date(f.stageEnteredAt).toISOString()} · rejections buyer ${f.rejections.buyer}, seller ${f.rejections.seller} · ${state.logSeq} log entries`);
+    const stuck = guard.current();
+    setCurrentDetails(`**${f.stage}**${appeal} · idle since ${new Date(f.stageEnteredAt).toISOString()} · rejections buyer ${f.rejections.buyer}, seller ${f.rejections.seller} · ${state.logSeq} log entries${stuck ? ` · **stuck** in ${stuck.step}: ${stuck.failureType}` : ''}`);
   };
 
   const parties: Record<Party | 'operations', NotifyParty> = {
@@ -107,18 +118,23 @@ export async function supervision(input: SupervisionInput): Promise<SupervisionS
   async function record(next: SupervisionState, e: Omit<LogEntry, 'seq' | 'at' | 'stage' | 'stageAfter'>, at: number) {
     const entry: LogEntry = { ...e, seq: state.logSeq + 1, at, stage: state.facts.stage, stageAfter: next.facts.stage };
     next.logSeq = entry.seq;
-    await db.recordAction({ orderLineId, entry, view: view(next) });
+    // Values the database refuses (a poison comment) refuse the action with the reason; nothing is written.
+    await guard.run(`record ${e.action}`, () => db.recordAction({ orderLineId, entry, view: view(next) }), { passThrough: [FAILURE.dataRejected] })
+      .catch((err: unknown) => {
+        if (err instanceof ActivityFailure) throw invalid(`the action was not recorded: ${failureOf(err).message}; change its text and send it again`);
+        throw err;
+      });
     Object.assign(state, next);
     publish();
   }
 
   async function complete(at: number) {
     state.acceptedAt = at;
-    await db.completeLine({ orderLineId, acceptedAt: at, validFrom: validityStart(at, state.actualStartAt) });
+    await guard.run('complete', () => db.completeLine({ orderLineId, acceptedAt: at, validFrom: validityStart(at, state.actualStartAt) }));
     tell(['buyer', 'seller'], 'supervision.completed', { acceptedAt: new Date(at).toISOString() });
   }
   async function refund(reason: string) {
-    await db.closeAndRefund({ orderLineId, status: 'cancelled', reason });
+    await guard.run('refund', () => db.closeAndRefund({ orderLineId, status: 'cancelled', reason }));
     tell(['buyer', 'seller'], 'supervision.refunded', { reason });
   }
 
@@ -225,7 +241,7 @@ export async function supervision(input: SupervisionInput): Promise<SupervisionS
   if (!input.carried) {
     const next = { ...state, logSeq: 1 };
     const opened: LogEntry = { seq: 1, at: Date.now(), actorRole: 'system', actorId: null, action: 'open', stage: state.facts.stage, stageAfter: state.facts.stage, data: { kind: input.kind } };
-    await db.openSupervision({ orderLineId, kind: input.kind, entry: opened, view: view(next) });
+    await guard.run('open', () => db.openSupervision({ orderLineId, kind: input.kind, entry: opened, view: view(next) }));
     state.logSeq = 1;
     busy = false;
     tell(['buyer', 'seller'], 'supervision.action', { action: 'open', stage: state.facts.stage });

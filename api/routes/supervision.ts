@@ -1,7 +1,8 @@
 import { pipeline } from 'node:stream/promises';
 import { and, asc, desc, eq, inArray, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Request } from 'express';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { Request, Response } from 'express';
 import { createArtifactStore } from '../../artifacts';
 import { markStarted } from '../../db/workflow-started';
 import { orderLines, orders, products, supervisionDownloads, supervisionFiles, supervisionLog, supervisions } from '../../db/schema';
@@ -104,8 +105,12 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
   }
   const sideOf = (p: Principal) => p.role;
 
-  /** Runs an Update on the line's workflow (starting it first if the intake has not yet), then answers with the read model. */
-  async function update(p: Principal, v: Visible, req: Request, run: (handle: ReturnType<typeof temporal.workflow.getHandle>, updateId: string) => Promise<unknown>) {
+  /**
+   * Runs an Update on the line's workflow (starting it first if the intake has not yet) and answers with
+   * the read model: 200 once the action is written, 202 with `Location` when it was taken but is not
+   * written within a few seconds (docs/durable-patterns.md).
+   */
+  async function update<A extends [unknown, ...unknown[]]>(p: Principal, v: Visible, req: Request, res: Response, def: UpdateDefinition<unknown, A>, args: A) {
     const current = await view(v);
     if (!isOpen(current.stage)) throw conflict(`supervised order line ${v.line.id}: the supervision is ${current.stage}`);
     if (!v.line.workflowStartedAt) {
@@ -115,8 +120,10 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
     const key = req.get('idempotency-key');
     // The same Idempotency-Key is the same Update: a retried request gets the first answer, and the action happens once.
     const updateId = key ? idFromKey('U', p.id, key, 24) : newId('U', 24);
-    await runUpdate(`supervised order line ${v.line.id}`, () => run(temporal.workflow.getHandle(supervisionWorkflowId(v.line.id)), updateId));
-    return view(v);
+    const handle = temporal.workflow.getHandle(supervisionWorkflowId(v.line.id));
+    const answer = await runUpdate(temporal, `supervised order line ${v.line.id}`, handle, def, args, undefined, updateId);
+    if (!answer.done) res.setHeader('Location', `/v1/supervisions/${v.line.id}`);
+    return { status: answer.done ? 200 : 202, body: await view(v) };
   }
 
   /** Files named as attachments must belong to the line and have been uploaded by the acting party's side. */
@@ -135,6 +142,8 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
 
   const actionResponses = {
     200: { description: 'The supervision after the action', schema: supervisionView },
+    202: { description: 'The action was taken but is not written yet (the database is slow or away): the supervision as it stands; `Location` is the one to follow', schema: supervisionView },
+    503: { description: 'Temporal did not take the action in time; it may still apply it: read the supervision before sending it again (with the same Idempotency-Key it happens once)', schema: problemSchema },
     404: { description: 'No such supervised order line of yours', schema: problemSchema },
     409: { description: 'Not possible now: another stage, an open appeal (the flow is frozen), or a closed supervision', schema: problemSchema },
     422: { description: 'Missing proof, bad attachments or times', schema: problemSchema },
@@ -183,7 +192,7 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
       params: lineParam, headers: idempotencyHeaders,
       body: z.strictObject({ comment: text(2000).optional(), attachments: fileIds, ...a.extra }),
       responses: actionResponses,
-      handler: async ({ req, principal, params, body }) => {
+      handler: async ({ req, res, principal, params, body }) => {
         const v = await visible(principal, params.id);
         const b = body as { comment?: string; attachments: string[]; actualStartAt?: number; signedOffAt?: number };
         const request: ActRequest = {
@@ -191,7 +200,7 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
           ...(b.comment ? { comment: b.comment } : {}), ...(b.actualStartAt !== undefined ? { actualStartAt: b.actualStartAt } : {}),
           ...(b.signedOffAt !== undefined ? { signedOffAt: b.signedOffAt } : {}),
         };
-        return { body: await update(principal, v, req, (h, updateId) => h.executeUpdate(actUpdate, { args: [request], updateId })) };
+        return update(principal, v, req, res, actUpdate, [request]);
       },
     });
   }
@@ -201,11 +210,11 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
     summary: 'Appeal to the marketplace\'s operators: possible when the other party has been idle more than 5 days in its stage or rejected more than 3 times; a buyer may appeal at any stage. The flow freezes until an operator decides.',
     params: lineParam, headers: idempotencyHeaders, body: z.strictObject({ reason: text(2000), attachments: fileIds }),
     responses: { ...actionResponses, 409: { description: 'No ground for an appeal yet (the reason says why), or one is open already', schema: problemSchema } },
-    handler: async ({ req, principal, params, body }) => {
+    handler: async ({ req, res, principal, params, body }) => {
       const v = await visible(principal, params.id);
       const evidence = await attachments(principal, v, body.attachments);
       const actor = { role: principal.role as 'buyer' | 'seller', id: principal.id };
-      return { body: await update(principal, v, req, (h, updateId) => h.executeUpdate(appealUpdate, { args: [{ actor, reason: body.reason, attachments: evidence }], updateId })) };
+      return update(principal, v, req, res, appealUpdate, [{ actor, reason: body.reason, attachments: evidence }]);
     },
   });
 
@@ -216,10 +225,10 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
     body: z.strictObject({ decision: z.enum(['complete', 'send_back', 'refund']), stage: z.enum(OPEN_STAGES).optional(), comment: text(2000).optional() })
       .refine((b) => (b.decision === 'send_back') === (b.stage !== undefined), { message: 'send_back needs a stage, and only send_back takes one', path: ['stage'] }),
     responses: actionResponses,
-    handler: async ({ req, principal, params, body }) => {
+    handler: async ({ req, res, principal, params, body }) => {
       const v = await visible(principal, params.id);
       const decision = body.decision === 'send_back' ? { decision: 'send_back' as const, stage: body.stage! } : { decision: body.decision };
-      return { body: await update(principal, v, req, (h, updateId) => h.executeUpdate(decideUpdate, { args: [{ operatorId: principal.id, decision, ...(body.comment ? { comment: body.comment } : {}) }], updateId })) };
+      return update(principal, v, req, res, decideUpdate, [{ operatorId: principal.id, decision, ...(body.comment ? { comment: body.comment } : {}) }]);
     },
   });
 

@@ -8,6 +8,7 @@ import {
   actUpdate, appealUpdate, decideUpdate, SUPERVISION_CONFLICT, supervisionStateQuery,
   type ActorRef, type ActRequest, type Attachment, type SupervisionState,
 } from '../../workflows/supervision-messages';
+import { recordHistory } from '../support/replay';
 import { startSupervisionHarness, type SupervisionHarness } from '../support/supervision-harness';
 
 let h: SupervisionHarness;
@@ -71,6 +72,7 @@ describe('service supervision on the time-skipping server', () => {
     expect(done.facts.stage).toBe('completed');
     expect(done.acceptedAt).toBe(done.facts.stageEnteredAt);
     await l.handle.result();
+    await recordHistory(l.handle, 'requirement-rejected-delivered-accepted');
 
     expect((await h.log(l.line.id)).map((e) => [e.seq, e.action, e.stage, e.stageAfter, e.actorRole])).toEqual([
       [1, 'open', 'requirement', 'requirement', 'system'],
@@ -112,6 +114,7 @@ describe('service supervision on the time-skipping server', () => {
     }
     await refused(appeal(l, l.buyerRef), SUPERVISION_CONFLICT, 'an appeal is open since');
     expect((await h.log(l.line.id)).length).toBe(entry.seq);
+    await recordHistory(l.handle, 'acceptance-timeout-appeal');
   });
 
   it('a seller may appeal after the buyer\'s fourth rejection, not after the third', async () => {
@@ -149,6 +152,7 @@ describe('service supervision on the time-skipping server', () => {
     const done = await l.handle.result();
     expect(done).toMatchObject({ acceptedAt: signedOffAt + 10 * DAY_MS, facts: { stage: 'completed' } });
     expect((await h.log(l.line.id)).at(-1)).toMatchObject({ action: 'autoAccept', actorRole: 'system', at: new Date(signedOffAt + 10 * DAY_MS) });
+    await recordHistory(l.handle, 'hardware-auto-accepted');
     expect(await line(l.line.id)).toMatchObject({ status: 'delivered', expiresAt: null });
     await settlement(l.line.id, 50_000);
   });
@@ -163,6 +167,7 @@ describe('service supervision on the time-skipping server', () => {
     expect((await h.log(l.line.id)).at(-1)).toMatchObject({ action: 'decideAppeal', actorRole: 'operator', data: { decision: 'complete', acceptedOnBehalfOf: 'buyer' } });
     expect(await line(l.line.id)).toMatchObject({ status: 'delivered' });
     await settlement(l.line.id, 50_000);
+    await recordHistory(l.handle, 'appeal-decided-complete');
   });
 
   it('operator decision "send back" returns the line to the named stage, where the parties act again', async () => {
@@ -190,6 +195,7 @@ describe('service supervision on the time-skipping server', () => {
     expect(await byKey(h.db, `settle:${l.line.id}`)).toBeUndefined();
     expect(await line(l.line.id)).toMatchObject({ status: 'cancelled' });
     expect((await trialBalance(h.db)).totalCents).toBe(0);
+    await recordHistory(l.handle, 'licence-appeal-refunded');
   });
 
   it('a negotiated refund: the seller rejects one request (the flow goes on) and approves the next (refunded)', async () => {
@@ -208,6 +214,7 @@ describe('service supervision on the time-skipping server', () => {
     expect(await byKey(h.db, `settle:${l.line.id}`)).toBeUndefined();
     expect(await line(l.line.id)).toMatchObject({ status: 'cancelled' });
     expect((await h.log(l.line.id)).map((e) => e.action)).toEqual(['open', 'submitRequirement', 'requestRefund', 'rejectRefund', 'confirmRequirement', 'requestRefund', 'approveRefund']);
+    await recordHistory(l.handle, 'negotiated-refund');
   });
 
   it('a refund request left unanswered more than 10 days lets the buyer appeal on that ground', async () => {
@@ -218,5 +225,13 @@ describe('service supervision on the time-skipping server', () => {
     // The buyer's idle requirement stage does not help the buyer; the unanswered refund does.
     expect((await appeal(l, l.buyerRef, 'no answer')).facts.appeal).toMatchObject({ ground: 'refund_unanswered' });
   });
-});
 
+  it('refuses an action whose text the database will not take, writes nothing, and goes on', async () => {
+    const l = await h.paidLine({ kind: 'manual_service' });
+    await refused(act(l, l.buyerRef, 'submitRequirement', { comment: 'bad \u0000 byte' }), 'InvalidSupervisionInput', 'the action was not recorded');
+    expect((await h.log(l.line.id)).map((e) => e.action)).toEqual(['open']);
+    expect((await state(l)).facts.stage).toBe('requirement');
+    expect((await act(l, l.buyerRef, 'submitRequirement', { comment: 'fine' })).facts.stage).toBe('requirement_review');
+    expect((await h.log(l.line.id)).map((e) => e.seq)).toEqual([1, 2]);
+  });
+});
