@@ -1,7 +1,8 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { z, type ZodType } from 'zod';
 import { requireRole, type Principal, type Role } from './auth';
+import { jsonBody, multipartBody, refuseUnstorable } from './edge';
 import { validationProblem } from './problem';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
@@ -18,7 +19,10 @@ export interface RouteSpec<P extends ZodType | undefined, Q extends ZodType | un
   params?: P;
   query?: Q;
   body?: B;
-  /** A multipart/form-data body, documented here and read by the handler as a stream (api/supervision-files.ts). */
+  /**
+   * A multipart/form-data body instead of JSON: documented here, its media type checked at the edge before a byte
+   * is read (api/edge.ts), then read by the handler as a stream (api/supervision-files.ts).
+   */
   multipart?: ZodType;
   headers?: z.ZodObject;
   /** OpenAPI security requirement for routes that authenticate another way than a bearer key. */
@@ -30,6 +34,7 @@ export interface RouteSpec<P extends ZodType | undefined, Q extends ZodType | un
 
 const problemSchema = z.object({
   type: z.string(), title: z.string(), status: z.number().int(), detail: z.string().optional(), instance: z.string().optional(),
+  requestId: z.string().optional().describe('the request id, as in the X-Request-Id header'),
   errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 }).meta({ id: 'Problem' });
 
@@ -39,16 +44,24 @@ const parse = <T extends ZodType>(where: 'body' | 'query' | 'path' | 'header', s
   return r.data;
 };
 
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input', 401: 'Missing or bad API key', 403: 'Role not allowed', 413: 'Body too large', 415: 'Body is not application/json',
+  503: 'A service the API needs is not available now',
+};
+
 /**
  * One declaration per endpoint: the same zod schemas validate the request and generate the OpenAPI
- * document, so the two cannot drift apart. Order per request: role first, then input, then the handler.
+ * document, so the two cannot drift apart. Order per request (the API key was checked before the
+ * route, api/app.ts): role, then the media type and the body (read only now), then every input's
+ * characters, then its schema, then the handler.
  */
 export function defineRoute<P extends ZodType | undefined, Q extends ZodType | undefined, B extends ZodType | undefined>(
   router: Router, registry: OpenAPIRegistry, spec: RouteSpec<P, Q, B>,
 ) {
-  const problems = Object.fromEntries(
-    [400, ...(spec.roles === 'public' ? [] : [401, 403])].map((s) => [s, { description: s === 400 ? 'Invalid input' : s === 401 ? 'Missing or bad API key' : 'Role not allowed', content: { 'application/problem+json': { schema: problemSchema } } }]),
-  );
+  // A body that may be empty ({} is valid) may also be left out.
+  const bodyRequired = spec.body ? !spec.body.safeParse({}).success : false;
+  const statuses = [400, ...(spec.roles === 'public' ? [] : [401, 403]), ...(spec.body || spec.multipart ? [413, 415] : []), 503];
+  const problems = Object.fromEntries(statuses.map((s) => [s, { description: ERROR_DESCRIPTIONS[s]!, content: { 'application/problem+json': { schema: problemSchema } } }]));
   registry.registerPath({
     method: spec.method,
     path: spec.path.replace(/:(\w+)/g, '{$1}'),
@@ -60,7 +73,7 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
       ...(spec.params ? { params: spec.params as unknown as z.ZodObject } : {}),
       ...(spec.query ? { query: spec.query as unknown as z.ZodObject } : {}),
       ...(spec.headers ? { headers: spec.headers } : {}),
-      ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: true } } : {}),
+      ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: bodyRequired } } : {}),
       ...(spec.multipart ? { body: { content: { 'multipart/form-data': { schema: spec.multipart } }, required: true } } : {}),
     },
     responses: {
@@ -72,12 +85,19 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
     },
   });
 
-  router[spec.method](spec.path, async (req: Request, res: Response) => {
-    const principal = spec.roles === 'public' ? (undefined as unknown as Principal) : requireRole(req, ...spec.roles);
+  const role: RequestHandler = (req, _res, next) => {
+    if (spec.roles !== 'public') requireRole(req, ...spec.roles);
+    next();
+  };
+  const reader = spec.body ? [jsonBody(bodyRequired)] : spec.multipart ? [multipartBody] : [];
+  router[spec.method](spec.path, role, ...reader, async (req: Request, res: Response) => {
+    const principal = req.principal as Principal;
+    const headers = spec.headers ? Object.fromEntries(Object.keys(spec.headers.shape).map((h) => [h, req.headers[h]])) : {};
+    refuseUnstorable({ path: req.params, query: req.query, header: headers, ...(spec.body ? { body: req.body } : {}) });
     if (spec.headers) parse('header', spec.headers, req.headers);
     const params = (spec.params ? parse('path', spec.params, req.params) : undefined) as Infer<P>;
     const query = (spec.query ? parse('query', spec.query, req.query) : undefined) as Infer<Q>;
-    const body = (spec.body ? parse('body', spec.body, req.body ?? {}) : undefined) as Infer<B>;
+    const body = (spec.body ? parse('body', spec.body, req.body) : undefined) as Infer<B>;
     const out = await spec.handler({ req, res, principal, params, query, body });
     // A handler that streamed its own response (a download) has sent it already.
     if (!res.headersSent) res.status(out.status ?? 200).json(out.body);

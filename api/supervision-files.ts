@@ -65,13 +65,13 @@ async function checkedType(file: Readable, declared: string): Promise<Readable> 
  * Streams the files of a multipart/form-data request into the artifact store under `keyFor(index)`.
  * Each file part's field name is its proof kind (`statement_of_work`, `screenshot`, …). Nothing is kept
  * when any part fails: files stored before the failure are deleted again, so a bad request changes nothing.
+ * The media type was checked at the edge (api/edge.ts `multipartBody`, from the route's `multipart` declaration).
  */
 export async function receiveFiles(req: Request, store: ArtifactStore, o: {
   maxBytes: number; keyFor: (index: number) => string;
   /** True when the file at `index` was stored by an earlier try of the same request: it is read past, not stored again. */
   stored?: (index: number) => Promise<boolean>;
 }): Promise<(UploadedFile | { index: number; replayed: true })[]> {
-  if (!req.is('multipart/form-data')) throw unsupported('send the files as multipart/form-data');
   const stored: (UploadedFile & { index: number })[] = [];
   const replayed: { index: number; replayed: true }[] = [];
   let parser: busboy.Busboy;

@@ -15,7 +15,7 @@ import type { Principal, Role } from '../auth';
 import type { RouteContext } from '../app';
 import { conflict, notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
-import { idempotencyHeaders } from '../schemas';
+import { idempotencyHeaders, queryInt, text } from '../schemas';
 import { receiveFiles, SUPERVISION_FILE_TYPES, type UploadedFile } from '../supervision-files';
 import { startSupervision } from '../supervision-intake';
 import { runUpdate } from '../updates';
@@ -24,7 +24,6 @@ type Row = typeof supervisions.$inferSelect;
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 const lineParam = z.strictObject({ id: z.string().regex(/^CS[A-Z0-9]{8,30}-\d{6}$/, 'malformed order line id') });
 const fileParam = lineParam.extend({ fileId: z.string().regex(/^SF[A-Z0-9]{20}$/, 'malformed file id') });
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset' }).transform((s) => Date.parse(s));
 const fileIds = z.array(fileParam.shape.fileId).max(20).default([]).describe('ids of files uploaded to this line by the acting party');
 
@@ -154,7 +153,7 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
     summary: 'Supervised order lines: a buyer\'s own, a seller\'s, all for operators; newest activity first.',
     query: z.strictObject({
       stage: z.enum([...OPEN_STAGES, 'completed', 'refunded']).optional(), appeal: z.enum(['none', 'open', 'decided']).optional(),
-      limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0),
+      limit: queryInt(1, 200).default(50), offset: queryInt(0, 1_000_000).default(0),
     }),
     responses: { 200: { description: 'Supervisions', schema: z.object({ items: z.array(supervisionView) }) } },
     handler: async ({ principal, query }) => {
@@ -222,12 +221,15 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
     method: 'post', path: '/v1/supervisions/:id/appeal/decision', tag: 'Supervision', roles: ['operator'],
     summary: 'Decide the open appeal: complete (accepted on the buyer\'s behalf, settlement follows), send back to a named stage, or refund the buyer.',
     params: lineParam, headers: idempotencyHeaders,
-    body: z.strictObject({ decision: z.enum(['complete', 'send_back', 'refund']), stage: z.enum(OPEN_STAGES).optional(), comment: text(2000).optional() })
-      .refine((b) => (b.decision === 'send_back') === (b.stage !== undefined), { message: 'send_back needs a stage, and only send_back takes one', path: ['stage'] }),
+    // send_back names the stage it sends the line back to; the other two take none (one schema each, so the document states it).
+    body: z.discriminatedUnion('decision', [
+      z.strictObject({ decision: z.literal('send_back'), stage: z.enum(OPEN_STAGES), comment: text(2000).optional() }),
+      z.strictObject({ decision: z.enum(['complete', 'refund']), comment: text(2000).optional() }),
+    ]).meta({ id: 'AppealDecisionInput' }),
     responses: actionResponses,
     handler: async ({ req, res, principal, params, body }) => {
       const v = await visible(principal, params.id);
-      const decision = body.decision === 'send_back' ? { decision: 'send_back' as const, stage: body.stage! } : { decision: body.decision };
+      const decision = body.decision === 'send_back' ? { decision: 'send_back' as const, stage: body.stage } : { decision: body.decision };
       return update(principal, v, req, res, decideUpdate, [{ operatorId: principal.id, decision, ...(body.comment ? { comment: body.comment } : {}) }]);
     },
   });

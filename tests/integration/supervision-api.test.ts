@@ -30,7 +30,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'supervision-files-'));
-  s = await startSystem({ ARTIFACT_DIR: dir, SUPERVISION_FILE_MAX_BYTES: String(64 * 1024) });
+  s = await startSystem({ config: { ARTIFACT_DIR: dir, SUPERVISION_FILE_MAX_BYTES: String(64 * 1024) } });
   op = await s.party('operator');
   buyer = await s.party('buyer');
   otherBuyer = await s.party('buyer');

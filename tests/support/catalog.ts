@@ -66,3 +66,6 @@ export async function seedSupervisedProduct(db: Db, o: {
   await topUp(db, { key: `top-up:${otherBuyer}:seed`, buyerId: otherBuyer, amountCents: 100_000, memo: 'test balance' });
   return { owner, buyer, seller, otherBuyer, merchantId, productId, skuId };
 }
+
+/** The reference seller listens on http://127.0.0.1: tests allow what production refuses (seller-client/address-guard.ts). */
+export const LOOPBACK_SELLERS = { SELLER_ALLOW_HTTP: 'true', SELLER_ALLOW_PRIVATE: 'true' } as const;
