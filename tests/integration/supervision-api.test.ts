@@ -4,12 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReconcileResult } from '../../activities/reconcile';
+import { ensureReconcileSchedule } from '../../api/schedules';
 import { topUp } from '../../db/ledger';
 import { merchants, products, supervisionLog } from '../../db/schema';
 import { SUPERVISION_HISTORY_BOUND, SUPERVISION_HISTORY_ROLL } from '../../workflows/supervision';
 import { expectHistoryWithin } from '../support/history';
 import { recordHistory } from '../support/replay';
 import { actUpdate, supervisionStateQuery, supervisionWorkflowId } from '../../workflows/supervision-messages';
+import { RECONCILE_SCHEDULE_ID } from '../../workflows/reconcile';
+import { saasProvisionWorkflowId } from '../../workflows/saas-provision-messages';
 import { startSystem, type System } from '../support/system';
 
 let s: System;
@@ -167,8 +171,17 @@ describe('supervision over HTTP with real multipart uploads', () => {
       { kind: 'other', name: 'big.pdf', type: 'application/pdf', data: Buffer.concat([PDF, Buffer.alloc(70 * 1024, 0x20)]) },
     ]);
     expect(big).toMatchObject({ status: 413, type: expect.stringContaining('application/problem+json') });
+    // The edge: multipart/form-data exactly where a route declares it, refused as problem+json before a byte is read.
     const json = await s.call('POST', `/v1/supervisions/${line}/files`, { key: buyer.key, body: { other: 'x' } });
-    expect(json.status).toBe(415);
+    expect(json).toMatchObject({ status: 415, type: expect.stringContaining('application/problem+json') });
+    const none = await fetch(`${s.baseUrl}/v1/supervisions/${line}/files`, { method: 'POST', headers: { authorization: `Bearer ${buyer.key}` } });
+    expect([none.status, none.headers.get('content-type')]).toEqual([400, expect.stringContaining('application/problem+json')]);
+    const form = new FormData();
+    form.append('comment', 'a form where JSON is expected');
+    const formOnJson = await fetch(`${s.baseUrl}/v1/supervisions/${line}/requirement`, { method: 'POST', headers: { authorization: `Bearer ${buyer.key}` }, body: form });
+    expect([formOnJson.status, formOnJson.headers.get('content-type')]).toEqual([415, expect.stringContaining('application/problem+json')]);
+    const declared = (await s.call('GET', '/openapi.json', {})).json.paths['/v1/supervisions/{id}/files'].post.requestBody.content;
+    expect(Object.keys(declared)).toEqual(['multipart/form-data']);
     expect(await stored()).toBe(before);
     expect((await s.call('GET', `/v1/supervisions/${line}/files`, { key: op.key })).json.items).toEqual([]);
     // A retried upload with the same Idempotency-Key gives the same file, stored once.
@@ -226,5 +239,33 @@ describe('supervision over HTTP with real multipart uploads', () => {
     expect(st).toMatchObject({ logSeq: 81, facts: { stage: 'delivery', rejections: { buyer: 40 } } });
     const log = (await s.call('GET', `/v1/supervisions/${line}/log`, { key: op.key })).json.items;
     expect(log.map((e: { seq: number }) => e.seq)).toEqual(Array.from({ length: 81 }, (_, i) => i + 1));
+  });
+
+  it('the reconciliation never provisions a supervised SaaS line, and flags a supervision whose workflow closed for operators', async () => {
+    // A supervised SaaS product names an interface the marketplace must not call for its supervised lines.
+    const saas = await s.call('POST', '/v1/products', { key: seller.key, body: {
+      name: 'Supervised SaaS', deliveryType: 'saas', supervised: true, productionUrl: 'http://127.0.0.1:9/saasproduce', accessKey: 'an-access-key-of-16+',
+      skus: [{ name: 'Monthly', chargingMode: 'monthly', priceCents: 1_000 }],
+    } });
+    expect(saas.json).toMatchObject({ supervised: true });
+    expect((await s.call('POST', `/v1/products/${saas.json.id}/on-sale`, { key: op.key, body: {} })).status).toBe(200);
+    const running = await order(saas.json.skus[0].id);
+    const closed = await order(licenceSku);
+    await s.env.client.workflow.getHandle(supervisionWorkflowId(closed)).terminate('terminated by hand, by mistake');
+
+    await ensureReconcileSchedule(s.env.client, s.config.TEMPORAL_TASK_QUEUE, { everyMinutes: 60, graceMs: 0 });
+    const schedule = s.env.client.schedule.getHandle(RECONCILE_SCHEDULE_ID);
+    await schedule.trigger();
+    let round: ReconcileResult | undefined;
+    for (let i = 0; i < 300 && !round; i++) {
+      const action = (await schedule.describe()).info.recentActions[0]?.action;
+      if (action) round = await s.env.client.workflow.getHandle(action.workflow.workflowId, action.workflow.firstExecutionRunId).result() as ReconcileResult;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(round?.flagged).toEqual([supervisionWorkflowId(closed)]);
+    expect(round?.repaired).toEqual([]);
+    await expect(s.env.client.workflow.getHandle(saasProvisionWorkflowId(running)).describe()).rejects.toThrow(/not found/i);
+    const stuck = await s.call('GET', `/v1/stuck-processes/${supervisionWorkflowId(closed)}`, { key: op.key });
+    expect(stuck.json).toMatchObject({ workflowType: 'supervision', subjectId: closed, failureType: 'WorkflowClosed', resolvedAt: null });
   });
 });
