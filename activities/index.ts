@@ -10,6 +10,7 @@ import { createReviewActivities } from './review';
 import { createReconcileActivities } from './reconcile';
 import { createStuckActivities } from './stuck';
 import { createSubscriptionActivities } from './subscription';
+import { createSupervisionActivities } from './supervision';
 
 export interface ActivityDeps {
   db: Db;
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDialTestActivities(deps),
     ...createConformanceActivities(deps),
     ...createSubscriptionActivities(deps),
+    ...createSupervisionActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
     ...createStuckActivities(deps),
     ...createReconcileActivities(deps),

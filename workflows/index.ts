@@ -6,3 +6,4 @@ export { sellerConformance } from './seller-conformance';
 export { subscription } from './subscription';
 export { reconcileOpenRows } from './reconcile';
 export { debugCall } from './debug-call';
+export { supervision } from './supervision';
