@@ -42,7 +42,7 @@ function octal(b: Buffer, off: number, len: number): number {
   }
   const s = str(b, off, len).trim();
   if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new TarFormatError(`not a tar header: bad number field ${JSON.stringify(s.slice(0, 20))}`);
+  if (!/^[0-7]+$/.test(s)) throw new TarFormatError(`not a tar archive: bad number field ${JSON.stringify(s.slice(0, 20))}`);
   return parseInt(s, 8);
 }
 function checksumOk(h: Buffer): boolean {
