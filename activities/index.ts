@@ -7,6 +7,7 @@ import { classifyFailures } from './failures';
 import { createProvisionActivities } from './provision';
 import { createReviewActivities } from './review';
 import { createStuckActivities } from './stuck';
+import { createImageScanActivities } from './image-scan';
 
 export interface ActivityDeps {
   db: Db;
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProvisionActivities(deps),
     ...createDialTestActivities(deps),
     ...createConformanceActivities(deps),
+    ...createImageScanActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
     ...createStuckActivities(deps),
   });

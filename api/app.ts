@@ -25,6 +25,7 @@ import { merchantRoutes } from './routes/merchants';
 import { messageRoutes } from './routes/messages';
 import { reviewRoutes } from './routes/reviews';
 import { stuckProcessRoutes } from './routes/stuck-processes';
+import { imageRoutes } from './routes/images';
 
 /** `intake`: pass the process's one intake so main.ts can run its sweep and drain it on shutdown. */
 export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger; intake?: ReviewIntake }
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps) {
   ledgerRoutes(ctx);
   stuckProcessRoutes(ctx);
   conformanceRoutes(ctx);
+  imageRoutes(ctx);
 
   const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

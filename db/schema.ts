@@ -370,3 +370,87 @@ export const stuckProcesses = pgTable('stuck_processes', {
   resolvedAt: ts('resolved_at'),
   resolvedBy: text('resolved_by'),
 }, (t) => [index('stuck_processes_open').on(t.since).where(sql`resolved_at is null`)]);
+// ---- Image assets and their security scan ----
+
+/** A seller's image asset (spec §6.1): what the image is and where it may be replicated. */
+export const imageAssets = pgTable('image_assets', {
+  id: text('id').primaryKey(),
+  merchantId: text('merchant_id').notNull().references(() => merchants.id),
+  name: text('name').notNull(),
+  os: text('os').notNull(),
+  regions: jsonb('regions').$type<string[]>().notNull(),
+  securityGroup: jsonb('security_group').$type<Record<string, unknown>>().notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [index('image_assets_merchant').on(t.merchantId)]);
+
+/** One uploaded version of an asset: the archive in the artifact store, and its scan outcome and report. */
+export const imageAssetVersions = pgTable('image_asset_versions', {
+  id: text('id').primaryKey(),
+  assetId: text('asset_id').notNull().references(() => imageAssets.id),
+  version: text('version').notNull(),
+  status: text('status', { enum: ['scanning', 'approved', 'rejected'] }).notNull(),
+  artifactKey: text('artifact_key').notNull(),
+  compression: text('compression', { enum: ['none', 'gzip'] }).notNull(),
+  sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
+  sha256: text('sha256').notNull(),
+  /** Scans of this version so far: 1 after upload, +1 per rescan. */
+  scanNo: integer('scan_no').notNull().default(1),
+  /** Findings of the last finished scan, its summary counts, and when it finished. */
+  findings: jsonb('findings').$type<Record<string, unknown>[] | null>(),
+  summary: jsonb('summary').$type<Record<string, unknown> | null>(),
+  scannedAt: ts('scanned_at'),
+  /** Set when a rescan rejected a version that was approved (newly vulnerable); the seller is told. */
+  flaggedAt: ts('flagged_at'),
+  uploadedBy: text('uploaded_by').notNull(),
+  workflowId: text('workflow_id').notNull(),
+  workflowStartedAt: ts('workflow_started_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('image_asset_versions_version').on(t.assetId, t.version),
+  index('image_asset_versions_unstarted').on(t.createdAt).where(sql`workflow_started_at is null`),
+]);
+
+/** The last checkpoint of a running scan (scan key = version id and scan number): where a retry resumes. */
+export const scanCheckpoints = pgTable('scan_checkpoints', {
+  scanKey: text('scan_key').primaryKey(),
+  versionId: text('version_id').notNull().references(() => imageAssetVersions.id),
+  checkpoint: jsonb('checkpoint').$type<Record<string, unknown>>().notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** Every attempt of a scan activity: where it started reading and how much it read. */
+export const scanAttempts = pgTable('scan_attempts', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  scanKey: text('scan_key').notNull(),
+  attempt: integer('attempt').notNull(),
+  fromFileOffset: bigint('from_file_offset', { mode: 'number' }).notNull(),
+  fromTarOffset: bigint('from_tar_offset', { mode: 'number' }).notNull(),
+  bytesRead: bigint('bytes_read', { mode: 'number' }).notNull().default(0),
+  startedAt: ts('started_at').notNull().defaultNow(),
+  finishedAt: ts('finished_at'),
+}, (t) => [uniqueIndex('scan_attempts_key').on(t.scanKey, t.attempt)]);
+
+/** Operator-managed SHA-256 digests of known-bad files. */
+export const malwareDigests = pgTable('malware_digests', {
+  sha256: text('sha256').primaryKey(),
+  name: text('name').notNull(),
+  addedBy: text('added_by').notNull(),
+  addedAt: ts('added_at').notNull().defaultNow(),
+});
+
+/** The offline vulnerability feed (OSV records) that operators load through the API. */
+export const vulnerabilities = pgTable('vulnerabilities', {
+  id: text('id').primaryKey(),
+  record: jsonb('record').$type<Record<string, unknown>>().notNull(),
+  modified: text('modified'),
+  loadedAt: ts('loaded_at').notNull().defaultNow(),
+});
+
+/** Which packages each vulnerability names, by ecosystem (`Debian`, `Alpine`), for the scan's look-up. */
+export const vulnerabilityPackages = pgTable('vulnerability_packages', {
+  vulnerabilityId: text('vulnerability_id').notNull().references(() => vulnerabilities.id, { onDelete: 'cascade' }),
+  ecosystem: text('ecosystem').notNull(),
+  name: text('name').notNull(),
+}, (t) => [uniqueIndex('vulnerability_packages_key').on(t.vulnerabilityId, t.ecosystem, t.name), index('vulnerability_packages_name').on(t.ecosystem, t.name)]);

@@ -3,3 +3,4 @@ export { merchantReview } from './merchant-review';
 export { saasProvision } from './saas-provision';
 export { dialTestRound } from './dial-tests';
 export { sellerConformance } from './seller-conformance';
+export { imageAssetScan } from './image-asset';

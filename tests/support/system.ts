@@ -22,7 +22,7 @@ const QUIET_TEMPORAL_CLI = fileURLToPath(new URL('./temporal-quiet.sh', import.m
  * The whole system as it runs in production, on loopback: a Temporal dev server, PostgreSQL, the
  * real worker, the REST API over real HTTP, and SMTP/SMS sinks standing in for the outside world.
  */
-export async function startSystem() {
+export async function startSystem(extraConfig: Record<string, string> = {}) {
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: QUIET_TEMPORAL_CLI }, searchAttributes: ALL_SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error'] },
   });
@@ -30,7 +30,7 @@ export async function startSystem() {
   const inbox = await startInbox();
   const config = loadConfig({
     SMTP_URL: inbox.smtpUrl, SMS_ENDPOINT: inbox.smsEndpoint, TEMPORAL_TASK_QUEUE: `it-${newId('', 6)}`, PORT: '0', LOG_LEVEL: 'silent',
-    MASTER_KEY: TEST_MASTER_KEY,
+    MASTER_KEY: TEST_MASTER_KEY, ...extraConfig,
   });
   const { db } = database;
   let worker: Worker | undefined;
