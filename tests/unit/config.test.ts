@@ -46,6 +46,11 @@ describe('loadConfig', () => {
       ARTIFACT_DIR: '.data/artifacts',
       S3_REGION: 'us-east-1',
       S3_FORCE_PATH_STYLE: true,
+      IMAGE_MAX_BYTES: 20 * 1024 ** 3,
+      UPLOAD_IDLE_TIMEOUT_MS: 60_000,
+      CLAMAV_MAX_FILE_BYTES: 100 * 1024 * 1024,
+      SCAN_HEARTBEAT_TIMEOUT_MS: 60_000,
+      SCAN_CHECKPOINT_MS: 10_000,
     });
     expect(c.DATABASE_URL).toBeUndefined();
     expect(c.MASTER_KEY).toBeUndefined();
