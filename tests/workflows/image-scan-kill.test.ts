@@ -14,8 +14,13 @@ import type { Checkpoint } from '../../scan/engine';
 import { imageAssetWorkflowId, type ImageAssetScanInput, type ImageAssetScanState } from '../../workflows/image-asset-messages';
 import { TEST_MASTER_KEY } from '../support/catalog';
 import { freshDatabase } from '../support/db';
+import { expectHistoryWithin } from '../support/history';
+import { recordHistory } from '../support/replay';
 import { imageWith, writeLargeArchive } from '../support/images';
 import { startTimeSkipping } from '../support/time-skipping';
+
+/** docs/image-assets.md: a scan's history, however large the archive and however often its worker dies. */
+const IMAGE_SCAN_HISTORY_BOUND = 30;
 
 const freePort = () => new Promise<number>((resolve) => {
   const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
@@ -118,5 +123,8 @@ describe('a worker killed in the middle of a scan', () => {
     expect(await db.select().from(scanCheckpoints).where(eq(scanCheckpoints.versionId, versionId))).toEqual([]);
     const [v] = await db.select().from(imageAssetVersions).where(eq(imageAssetVersions.id, versionId));
     expect(v).toMatchObject({ status: 'rejected' });
+    // The written bound (docs/image-assets.md): a killed attempt and its retry add nothing to the history.
+    await expectHistoryWithin(env.client, handle, IMAGE_SCAN_HISTORY_BOUND);
+    await recordHistory(handle, 'killed-and-resumed');
   });
 });
