@@ -89,6 +89,9 @@ const schema = z.object({
   /** The scan activity: heartbeat timeout (a dead worker is noticed within it) and checkpoint interval. */
   SCAN_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
   SCAN_CHECKPOINT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Release review of image products: extra working days when a seller files PRODUCT_REVIEW_BUSY_THRESHOLD or more in a day. */
+  PRODUCT_REVIEW_EXTENSION_DAYS: z.coerce.number().int().min(0).max(30).default(1),
+  PRODUCT_REVIEW_BUSY_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(10),
   /** Runs worker and API in one process; `make start` does, docker-compose runs them apart. */
   RUN_WORKER: bool.default(true),
   RUN_API: bool.default(true),

@@ -8,6 +8,7 @@ import { createProvisionActivities } from './provision';
 import { createReviewActivities } from './review';
 import { createStuckActivities } from './stuck';
 import { createImageScanActivities } from './image-scan';
+import { createProductReviewActivities } from './product-review';
 
 export interface ActivityDeps {
   db: Db;
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDialTestActivities(deps),
     ...createConformanceActivities(deps),
     ...createImageScanActivities(deps),
+    ...createProductReviewActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
     ...createStuckActivities(deps),
   });

@@ -53,6 +53,18 @@ const templates: Record<string, (v: Vars) => { subject: string; body: string }> 
     subject: `Image ${str(v.assetId)} version ${str(v.version)} is now vulnerable`,
     body: `A rescan of version ${str(v.version)} of your image asset ${str(v.assetId)} against the updated vulnerability feed found ${str(v.blocking)} blocking findings (rules: ${(v.rules as string[] | undefined)?.join(', ') ?? ''}). Download the new scan report, fix the image and upload a new version.`,
   }),
+  'release.approved': (v) => ({
+    subject: `Your image product release ${str(v.applicationId)} is approved`,
+    body: `Release application ${str(v.applicationId)} has been approved: product ${str(v.productId)} is listed in the catalog.${v.note ? `\nNote from the reviewer: ${str(v.note)}` : ''}`,
+  }),
+  'release.rejected': (v) => ({
+    subject: `Your image product release ${str(v.applicationId)} needs changes`,
+    body: `Release application ${str(v.applicationId)} (round ${str(v.round)}) was rejected for these reasons:\n${str(v.reasons)}\nEdit the application and resubmit it.`,
+  }),
+  'release.expired': (v) => ({
+    subject: `Your image product release ${str(v.applicationId)} was closed`,
+    body: `Release application ${str(v.applicationId)} was closed because it was not resubmitted within ${str(v.days)} days.`,
+  }),
   'review.overdue': (v) => ({
     subject: `Review ${str(v.applicationId)} is overdue`,
     body: `The ${str(v.kind)} review ${str(v.applicationId)} (round ${str(v.round)}) passed its deadline ${str(v.deadline)} without a decision.`,

@@ -26,6 +26,7 @@ import { messageRoutes } from './routes/messages';
 import { reviewRoutes } from './routes/reviews';
 import { stuckProcessRoutes } from './routes/stuck-processes';
 import { imageRoutes } from './routes/images';
+import { productApplicationRoutes } from './routes/product-applications';
 
 /** `intake`: pass the process's one intake so main.ts can run its sweep and drain it on shutdown. */
 export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger; intake?: ReviewIntake }
@@ -74,6 +75,7 @@ export function createApp(deps: AppDeps) {
   stuckProcessRoutes(ctx);
   conformanceRoutes(ctx);
   imageRoutes(ctx);
+  productApplicationRoutes(ctx);
 
   const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

@@ -167,6 +167,10 @@ export const products = pgTable('products', {
   /** The latest conformance run that passed, shown to operators when they put the product on sale. */
   conformanceRunId: text('conformance_run_id'),
   conformancePassedAt: ts('conformance_passed_at'),
+  /** Image products: the approved asset version delivered, and the release application that listed it. */
+  imageVersionId: text('image_version_id'),
+  releaseApplicationId: text('release_application_id'),
+  description: text('description'),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
@@ -454,3 +458,52 @@ export const vulnerabilityPackages = pgTable('vulnerability_packages', {
   ecosystem: text('ecosystem').notNull(),
   name: text('name').notNull(),
 }, (t) => [uniqueIndex('vulnerability_packages_key').on(t.vulnerabilityId, t.ecosystem, t.name), index('vulnerability_packages_name').on(t.ecosystem, t.name)]);
+
+// ---- Release review of image products ----
+
+/** A seller's application to release an image product (spec §5.2), reviewed in rounds like seller onboarding. */
+export const productApplications = pgTable('product_applications', {
+  id: text('id').primaryKey(),
+  merchantId: text('merchant_id').notNull().references(() => merchants.id),
+  applicantPrincipalId: text('applicant_principal_id').notNull().references(() => principals.id),
+  imageVersionId: text('image_version_id').notNull().references(() => imageAssetVersions.id),
+  /** Name, description, pricing and regions as the seller filed them (the latest round's). */
+  payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  status: text('status', { enum: ['pending', 'approved', 'rejected', 'expired'] }).notNull(),
+  overdue: boolean('overdue').notNull().default(false),
+  round: integer('round').notNull().default(1),
+  /** Asia/Shanghai date it was filed: 10 or more filings by one seller that day extend the deadline. */
+  filedDay: text('filed_day').notNull(),
+  openedAt: ts('opened_at').notNull(),
+  deadline: ts('deadline'),
+  decidedAt: ts('decided_at'),
+  decidedBy: text('decided_by'),
+  reasons: jsonb('reasons').$type<string[] | null>(),
+  productId: text('product_id'),
+  workflowId: text('workflow_id').notNull(),
+  workflowStartedAt: ts('workflow_started_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  index('product_applications_filed').on(t.merchantId, t.filedDay),
+  index('product_applications_queue').on(t.status, t.deadline),
+  index('product_applications_unstarted').on(t.createdAt).where(sql`workflow_started_at is null`),
+]);
+
+export const productApplicationRevisions = pgTable('product_application_revisions', {
+  id: text('id').primaryKey(),
+  applicationId: text('application_id').notNull().references(() => productApplications.id),
+  payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const productReviewEvents = pgTable('product_review_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  applicationId: text('application_id').notNull().references(() => productApplications.id),
+  eventKey: text('event_key').notNull(),
+  type: text('type').notNull(),
+  round: integer('round').notNull(),
+  actor: text('actor'),
+  data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+  at: ts('at').notNull(),
+}, (t) => [uniqueIndex('product_review_events_key').on(t.applicationId, t.eventKey)]);

@@ -4,3 +4,4 @@ export { saasProvision } from './saas-provision';
 export { dialTestRound } from './dial-tests';
 export { sellerConformance } from './seller-conformance';
 export { imageAssetScan } from './image-asset';
+export { productReview } from './product-review';

@@ -99,6 +99,41 @@ describe('image assets over HTTP', () => {
     expect((await upload('1.0.0', gz)).status).toBe(409);
   });
 
+  it('releases the approved image as a product: review, rejection, resubmission into the same case, approval, listing', async () => {
+    const release = { assetId, version: '1.0.0', name: 'LAMP stack', description: 'Apache, MySQL and PHP on Debian 12', pricing: { mode: 'usage', hourlyCents: 12 }, regions: ['cn-north-4'] };
+    expect((await sys.call('POST', '/v1/product-applications', { key: other.key, body: release })).status).toBe(404);
+    expect((await sys.call('POST', '/v1/product-applications', { key: seller.key, body: { ...release, pricing: { mode: 'period' } } })).status).toBe(400);
+    const filed = await sys.call('POST', '/v1/product-applications', { key: seller.key, body: release });
+    expect(filed.status, JSON.stringify(filed.json)).toBe(201);
+    const id = filed.json.id;
+    expect(filed.json).toMatchObject({ status: 'pending', round: 1, workflowId: `product-review:${id}` });
+    let queue: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    for (let i = 0; i < 100; i++) {
+      queue = await sys.call('GET', '/v1/product-reviews?status=pending', { key: operator.key });
+      if (queue.json.items.find((a: { id: string; deadline: string | null }) => a.id === id)?.deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(queue.json.items.find((a: { id: string }) => a.id === id).deadline).not.toBeNull();
+    expect((await sys.call('GET', '/v1/product-reviews', { key: seller.key })).status).toBe(403);
+
+    const rejected = await sys.call('POST', `/v1/product-reviews/${id}/reject`, { key: operator.key, body: { reasons: ['say which ports the image opens'] } });
+    expect(rejected.json).toMatchObject({ status: 'rejected', reasons: ['say which ports the image opens'] });
+    expect((await sys.call('POST', `/v1/product-reviews/${id}/approve`, { key: operator.key, body: {} })).status).toBe(409);
+    const resubmitted = await sys.call('POST', `/v1/product-applications/${id}/resubmit`, { key: seller.key, body: { ...release, description: 'Apache, MySQL and PHP on Debian 12; opens 80 and 443' } });
+    expect(resubmitted.json).toMatchObject({ id, status: 'pending', round: 2 });
+
+    const approved = await sys.call('POST', `/v1/product-reviews/${id}/approve`, { key: operator.key, body: { note: 'listed' } });
+    expect(approved.json).toMatchObject({ id, status: 'approved', productId: expect.stringMatching(/^PR/) });
+    expect(approved.json.history.map((e: { round: number; type: string }) => `${e.round}:${e.type}`)).toEqual(['1:round_opened', '1:rejected', '2:resubmitted', '2:round_opened', '2:approved']);
+
+    // Listed: buyers find it in the catalog, priced by use.
+    const buyer = await sys.party('buyer');
+    const listed = await sys.call('GET', `/v1/products/${approved.json.productId}`, { key: buyer.key });
+    expect(listed.json).toMatchObject({ name: 'LAMP stack', deliveryType: 'image', status: 'on_sale', skus: [expect.objectContaining({ chargingMode: 'on_demand', priceCents: 12 })] });
+    const catalog = await sys.call('GET', '/v1/products', { key: buyer.key });
+    expect(JSON.stringify(catalog.json)).toContain(approved.json.productId);
+  });
+
   it('rejects an image with findings; the report names rule, path and masked evidence', async () => {
     const tar = await archive(imageWith(
       { path: 'etc/shadow', content: 'root:$6$abcdefgh$Zk1yQ0dLm3Vn5Xp7Rt9Uw2Ys4Aq6Bc8De0Fg2Hi4Jk6:19000::::::\n' },
@@ -113,6 +148,8 @@ describe('image assets over HTTP', () => {
       expect.objectContaining({ rule: 'authorized-keys', path: '/root/.ssh/authorized_keys' }),
     ]));
     expect(report.text).not.toContain('Zk1yQ0dLm3Vn5Xp7Rt9Uw2Ys4Aq6Bc8De0Fg2Hi4Jk6');
+    const release = { assetId, version: '1.0.1', name: 'Bad', description: 'x', pricing: { mode: 'free' }, regions: ['cn-north-4'] };
+    expect((await sys.call('POST', '/v1/product-applications', { key: seller.key, body: release })).status).toBe(409);
     const html = await sys.call('GET', `/v1/assets/${assetId}/versions/1.0.1/report.html`, { key: seller.key });
     expect(html.text).toContain('<code>/etc/shadow</code>');
   });

@@ -51,6 +51,8 @@ describe('loadConfig', () => {
       CLAMAV_MAX_FILE_BYTES: 100 * 1024 * 1024,
       SCAN_HEARTBEAT_TIMEOUT_MS: 60_000,
       SCAN_CHECKPOINT_MS: 10_000,
+      PRODUCT_REVIEW_EXTENSION_DAYS: 1,
+      PRODUCT_REVIEW_BUSY_THRESHOLD: 10,
     });
     expect(c.DATABASE_URL).toBeUndefined();
     expect(c.MASTER_KEY).toBeUndefined();
