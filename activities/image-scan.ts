@@ -50,10 +50,11 @@ export function createImageScanActivities({ db, config, artifacts }: { db: Db; c
       const attempt = and(eq(scanAttempts.scanKey, scanKey), eq(scanAttempts.attempt, ctx.info.attempt));
       // Heartbeats between checkpoints too, so a long entry never looks like a dead worker.
       const beat = setInterval(() => ctx.heartbeat({ fileOffset: resume?.fileOffset ?? 0, resumedFrom: resume?.fileOffset ?? 0 }), Math.max(1000, a.checkpointEveryMs / 2));
+      const scanCtx = await scanContext(db, config);
       let result;
       try {
         result = await scanArchive({
-          store, key: v.artifactKey, compression: v.compression, ctx: await scanContext(db, config), resume,
+          store, key: v.artifactKey, compression: v.compression, ctx: scanCtx, resume,
           checkpointEveryMs: a.checkpointEveryMs, signal: ctx.cancellationSignal,
           async onCheckpoint(cp, progress) {
             await db.insert(scanCheckpoints).values({ scanKey, versionId: a.versionId, checkpoint: cp as unknown as Record<string, unknown>, updatedAt: new Date() })
@@ -69,7 +70,7 @@ export function createImageScanActivities({ db, config, artifacts }: { db: Db; c
       } finally {
         clearInterval(beat);
       }
-      const summary = summarize(result.findings, result.entries);
+      const summary = summarize(result.findings, result.entries, scanCtx.clamav !== null);
       await db.transaction(async (tx) => {
         await tx.update(imageAssetVersions).set({ findings: result.findings as unknown as Record<string, unknown>[], summary: summary as unknown as Record<string, unknown>, scannedAt: new Date(), updatedAt: new Date() })
           .where(eq(imageAssetVersions.id, a.versionId));

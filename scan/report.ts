@@ -2,7 +2,7 @@ import type { ScanSummary } from '../workflows/image-asset-messages';
 import type { Finding } from './rules';
 
 /** The report's summary: counts by rule and severity; any blocking finding rejects the image. */
-export function summarize(findings: Finding[], entries: number): ScanSummary {
+export function summarize(findings: Finding[], entries: number, clamav: boolean): ScanSummary {
   const byRule: Record<string, number> = {};
   const bySeverity: Record<string, number> = {};
   for (const f of findings) {
@@ -10,7 +10,7 @@ export function summarize(findings: Finding[], entries: number): ScanSummary {
     bySeverity[f.severity] = (bySeverity[f.severity] ?? 0) + 1;
   }
   const blocking = findings.filter((f) => f.blocking).length;
-  return { outcome: blocking > 0 ? 'rejected' : 'approved', findings: findings.length, blocking, byRule, bySeverity, entries };
+  return { outcome: blocking > 0 ? 'rejected' : 'approved', findings: findings.length, blocking, byRule, bySeverity, entries, clamav };
 }
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -24,7 +24,7 @@ export function reportHtml(r: { assetId: string; assetName: string; version: str
 <style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}tr.fail td:first-child{border-left:4px solid #c00}.approved{color:#070}.rejected{color:#c00}code{word-break:break-all}</style></head>
 <body><h1>Security scan of ${esc(r.assetName)} version ${esc(r.version)}</h1>
 <p>Outcome: <strong class="${esc(r.status)}">${esc(r.status)}</strong> · asset ${esc(r.assetId)} · SHA-256 <code>${esc(r.sha256)}</code> · scanned ${esc(r.scannedAt ?? 'not yet')}</p>
-<p>${r.summary ? `${r.summary.findings} findings (${r.summary.blocking} blocking) in ${r.summary.entries} files. By rule: ${counts(r.summary.byRule)}. By severity: ${counts(r.summary.bySeverity)}.` : 'The scan has not finished.'}</p>
+<p>${r.summary ? `${r.summary.findings} findings (${r.summary.blocking} blocking) in ${r.summary.entries} files. By rule: ${counts(r.summary.byRule)}. By severity: ${counts(r.summary.bySeverity)}. ClamAV: ${r.summary.clamav ? 'scanned every file' : 'not configured (known-bad digests and EICAR only)'}.` : 'The scan has not finished.'}</p>
 <table><thead><tr><th>Rule</th><th>Severity</th><th>Path</th><th>Evidence (masked)</th></tr></thead><tbody>
 ${rows || '<tr><td colspan="4">No findings: the image meets the security standard.</td></tr>'}
 </tbody></table></body></html>

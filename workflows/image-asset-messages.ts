@@ -31,6 +31,8 @@ export interface ScanSummary {
   byRule: Record<string, number>;
   bySeverity: Record<string, number>;
   entries: number;
+  /** Whether ClamAV scanned the files (CLAMD_ADDRESS set); without it the malware rule checks digests and EICAR only. */
+  clamav: boolean;
 }
 
 export interface ImageAssetScanState {

@@ -19,7 +19,7 @@ const assetInput = z.strictObject({
   }).describe('recommended security group'),
 }).meta({ id: 'ImageAssetInput' });
 const versionParams = z.strictObject({ id: idParam.shape.id, version: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/, 'a version such as 1.0.2') });
-const summary = z.object({ outcome: z.enum(['approved', 'rejected']), findings: z.number(), blocking: z.number(), byRule: z.record(z.string(), z.number()), bySeverity: z.record(z.string(), z.number()), entries: z.number() });
+const summary = z.object({ outcome: z.enum(['approved', 'rejected']), findings: z.number(), blocking: z.number(), byRule: z.record(z.string(), z.number()), bySeverity: z.record(z.string(), z.number()), entries: z.number(), clamav: z.boolean().describe('whether ClamAV scanned the files') });
 const versionSchema = z.object({
   assetId: z.string(), version: z.string(), status: z.enum(['scanning', 'approved', 'rejected']), sizeBytes: z.number(), sha256: z.string(), compression: z.enum(['none', 'gzip']),
   scanNo: z.number(), summary: summary.nullable(), scannedAt: z.string().nullable(), flaggedAt: z.string().nullable().describe('set when a rescan found a newly vulnerable image'), workflowId: z.string(), createdAt: z.string(),

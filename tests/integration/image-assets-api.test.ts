@@ -83,12 +83,13 @@ describe('image assets over HTTP', () => {
     expect(r.status, JSON.stringify(r.json)).toBe(202);
     expect(r.json).toMatchObject({ version: '1.0.0', status: 'scanning', compression: 'gzip', sizeBytes: gz.length, workflowId: `image-asset:${assetId}:1.0.0` });
     const v = await settled('1.0.0');
-    expect(v).toMatchObject({ status: 'approved', summary: { outcome: 'approved', findings: 0, blocking: 0, entries: cleanImage().length } });
+    expect(v).toMatchObject({ status: 'approved', summary: { outcome: 'approved', findings: 0, blocking: 0, entries: cleanImage().length, clamav: false } });
     const report = await sys.call('GET', `/v1/assets/${assetId}/versions/1.0.0/report`, { key: seller.key });
     expect(report.json.findings).toEqual([]);
     const html = await sys.call('GET', `/v1/assets/${assetId}/versions/1.0.0/report.html`, { key: seller.key });
     expect(html.type).toContain('text/html');
     expect(html.text).toContain('<strong class="approved">approved</strong>');
+    expect(html.text).toContain('ClamAV: not configured');
     // The seller is told by e-mail, SMS and in-site message.
     const inapp = async () => (await sys.db.select().from(notifications).where(eq(notifications.recipientPrincipalId, seller.id))).some((n) => n.subject.includes('1.0.0 passed'));
     // In-site messages are written after e-mail and SMS went out.
