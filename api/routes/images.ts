@@ -105,6 +105,12 @@ export function imageRoutes(ctx: RouteContext) {
       return { body: { version: versionView(v), findings: images.findingsOf(v) } };
     },
   });
+  // Not a JSON route, so it is declared to the OpenAPI document by hand.
+  registry.registerPath({
+    method: 'get', path: '/v1/assets/{id}/versions/{version}/report.html', tags: ['Images'], security: [{ bearerAuth: [] }],
+    summary: 'The scan report as a readable HTML page.', description: 'Roles: seller, operator.', request: { params: versionParams },
+    responses: { 200: { description: 'The report page', content: { 'text/html': { schema: z.string() } } }, 404: { description: 'No such version', content: { 'application/problem+json': { schema: problemSchema } } } },
+  });
   router.get('/v1/assets/:id/versions/:version/report.html', async (req, res) => {
     const principal = requireRole(req, 'seller', 'operator');
     const p = versionParams.safeParse(req.params);
