@@ -10,12 +10,14 @@ import { isUniqueViolation } from '../db/errors';
 import { imageAssets, imageAssetVersions, malwareDigests, vulnerabilities, vulnerabilityPackages } from '../db/schema';
 import { markStarted, notStarted, SWEEP_GRACE_MS } from '../db/workflow-started';
 import { newId } from '../domain/ids';
+import { safeError } from '../observability/safe-error';
 import type { Finding } from '../scan/rules';
 import { SA } from '../workflows/merchant-review-messages';
 import { IMAGE_SA, imageAssetWorkflowId, imageScanStateQuery, type ImageAssetScanInput, type ScanSummary } from '../workflows/image-asset-messages';
 import type { Principal } from './auth';
 import { conflict, notFound } from './problem';
 import { storeUpload } from './image-uploads';
+import { withTemporalDeadline } from './updates';
 
 type Asset = typeof imageAssets.$inferSelect;
 type Version = typeof imageAssetVersions.$inferSelect;
@@ -54,18 +56,18 @@ export function createImageService({ db, temporal, config, logger, artifacts }: 
     };
     for (let tries = 0; ; tries++) {
       try {
-        await temporal.workflow.start('imageAssetScan', {
+        await withTemporalDeadline(temporal, () => temporal.workflow.start('imageAssetScan', {
           workflowId: v.workflowId, taskQueue: config.TEMPORAL_TASK_QUEUE, args: [input],
           // A closed scan may be followed by a rescan under the same id; a running one is never replaced.
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL, workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
           staticSummary: `Security scan of image ${v.assetId} version ${v.version}${v.scanNo > 1 ? ` (rescan ${v.scanNo - 1})` : ''}`,
           typedSearchAttributes: [{ key: IMAGE_SA.status, value: 'scanning' }, { key: IMAGE_SA.assetId, value: v.assetId }, { key: SA.merchantId, value: merchantId }],
-        });
+        }));
         break;
       } catch (e) {
         if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
         const handle = temporal.workflow.getHandle(v.workflowId);
-        const running = await handle.query(imageScanStateQuery).catch(() => null);
+        const running = await withTemporalDeadline(temporal, () => handle.query(imageScanStateQuery)).catch(() => null);
         // Started already by the API, the sweep or a replayed request: it is this scan.
         if (running?.scanNo === v.scanNo) break;
         if (!wait || tries > 0) return;
@@ -118,7 +120,7 @@ export function createImageService({ db, temporal, config, logger, artifacts }: 
         throw e;
       }
       // The scan starts before the answer; if Temporal cannot take it now, the sweep starts it.
-      await start(row, asset.merchantId).catch((e: unknown) => logger?.warn({ versionId: row.id, err: (e as Error).message }, 'scan not started; the sweep will start it'));
+      await start(row, asset.merchantId).catch((e: unknown) => logger?.warn({ versionId: row.id, err: safeError(e) }, 'scan not started; the sweep will start it'));
       return (await version(assetId, v))!;
     },
 
@@ -136,7 +138,7 @@ export function createImageService({ db, temporal, config, logger, artifacts }: 
         .where(eq(imageAssetVersions.status, 'approved')).returning();
       for (const v of rows) {
         const [a] = await db.select().from(imageAssets).where(eq(imageAssets.id, v.assetId));
-        await start(v, a!.merchantId, true).catch((e: unknown) => logger?.warn({ versionId: v.id, err: (e as Error).message }, 'rescan not started; the sweep will start it'));
+        await start(v, a!.merchantId, true).catch((e: unknown) => logger?.warn({ versionId: v.id, err: safeError(e) }, 'rescan not started; the sweep will start it'));
       }
       return rows.length;
     },

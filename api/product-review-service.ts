@@ -3,6 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { UpdateDefinition } from '@temporalio/common';
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import { safeError } from '../observability/safe-error';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { imageAssets, imageAssetVersions, productApplicationRevisions, productApplications, productReviewEvents } from '../db/schema';
@@ -15,7 +16,7 @@ import {
 } from '../workflows/product-review-messages';
 import type { Principal } from './auth';
 import { conflict, notFound } from './problem';
-import { RefusedByWorkflow, runUpdate } from './updates';
+import { RefusedByWorkflow, runUpdate, withTemporalDeadline } from './updates';
 
 type Application = typeof productApplications.$inferSelect;
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -41,15 +42,15 @@ export function createProductReviewService({ db, temporal, config, logger }: { d
     const input: ProductReviewInput = {
       applicationId: app.id, merchantId: app.merchantId, workingDays: config.REVIEW_WORKING_DAYS,
       extensionDays: config.PRODUCT_REVIEW_EXTENSION_DAYS, busyThreshold: config.PRODUCT_REVIEW_BUSY_THRESHOLD,
-      resubmitWindowDays: config.RESUBMIT_WINDOW_DAYS, openedAt: app.openedAt.getTime(),
+      resubmitWindowDays: config.RESUBMIT_WINDOW_DAYS, openedAt: app.openedAt.toISOString(),
     };
     try {
-      await temporal.workflow.start('productReview', {
+      await withTemporalDeadline(temporal, () => temporal.workflow.start('productReview', {
         workflowId: app.workflowId, taskQueue: config.TEMPORAL_TASK_QUEUE, args: [input],
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING, workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         staticSummary: `Image product release review ${app.id}`,
         typedSearchAttributes: [{ key: SA.status, value: 'pending' }, { key: SA.kind, value: 'release' }, { key: SA.merchantId, value: app.merchantId }],
-      });
+      }));
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
     }
@@ -100,7 +101,7 @@ export function createProductReviewService({ db, temporal, config, logger }: { d
         id, merchantId: p.merchantId!, applicantPrincipalId: p.id, imageVersionId: v.id, payload: body, status: 'pending',
         filedDay: shanghaiDate(now), openedAt: now, workflowId: productReviewWorkflowId(id),
       }).returning();
-      await start(app!).catch((e: unknown) => logger?.warn({ applicationId: id, err: (e as Error).message }, 'review not started; the sweep will start it'));
+      await start(app!).catch((e: unknown) => logger?.warn({ applicationId: id, err: safeError(e) }, 'review not started; the sweep will start it'));
       return (await get(id))!;
     },
 

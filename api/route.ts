@@ -1,7 +1,8 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { z, type ZodType } from 'zod';
 import { requireRole, type Principal, type Role } from './auth';
+import { jsonBody, refuseUnstorable, streamBody } from './edge';
 import { validationProblem } from './problem';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
@@ -18,6 +19,11 @@ export interface RouteSpec<P extends ZodType | undefined, Q extends ZodType | un
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * A body that is not JSON, which the handler streams from `req` (uploads, NDJSON): its media types. The edge
+   * takes only these (415 otherwise, api/edge.ts), and the OpenAPI document states them.
+   */
+  stream?: { mediaTypes: string[]; description: string };
   headers?: z.ZodObject;
   /** OpenAPI security requirement for routes that authenticate another way than a bearer key. */
   security?: Record<string, string[]>[];
@@ -27,8 +33,12 @@ export interface RouteSpec<P extends ZodType | undefined, Q extends ZodType | un
 
 const problemSchema = z.object({
   type: z.string(), title: z.string(), status: z.number().int(), detail: z.string().optional(), instance: z.string().optional(),
+  requestId: z.string().optional().describe('the request id, as in the X-Request-Id header'),
   errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 }).meta({ id: 'Problem' });
+
+/** A streamed body as OpenAPI states it: any bytes. */
+const binary = z.string().meta({ format: 'binary' });
 
 const parse = <T extends ZodType>(where: 'body' | 'query' | 'path' | 'header', schema: T, value: unknown): z.infer<T> => {
   const r = schema.safeParse(value);
@@ -36,16 +46,25 @@ const parse = <T extends ZodType>(where: 'body' | 'query' | 'path' | 'header', s
   return r.data;
 };
 
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input', 401: 'Missing or bad API key', 403: 'Role not allowed', 413: 'Body too large', 415: 'Body is not application/json',
+  503: 'A service the API needs is not available now',
+};
+
 /**
  * One declaration per endpoint: the same zod schemas validate the request and generate the OpenAPI
- * document, so the two cannot drift apart. Order per request: role first, then input, then the handler.
+ * document, so the two cannot drift apart. Order per request (the API key was checked before the
+ * route, api/app.ts): role, then the media type and the body (read only now), then every input's
+ * characters, then its schema, then the handler.
  */
 export function defineRoute<P extends ZodType | undefined, Q extends ZodType | undefined, B extends ZodType | undefined>(
   router: Router, registry: OpenAPIRegistry, spec: RouteSpec<P, Q, B>,
 ) {
-  const problems = Object.fromEntries(
-    [400, ...(spec.roles === 'public' ? [] : [401, 403])].map((s) => [s, { description: s === 400 ? 'Invalid input' : s === 401 ? 'Missing or bad API key' : 'Role not allowed', content: { 'application/problem+json': { schema: problemSchema } } }]),
-  );
+  // A body that may be empty ({} is valid) may also be left out.
+  const bodyRequired = spec.body ? !spec.body.safeParse({}).success : false;
+  const statuses = [400, ...(spec.roles === 'public' ? [] : [401, 403]), ...(spec.body || spec.stream ? [413, 415] : []), 503];
+  const describe = (s: number) => (s === 415 && spec.stream ? `Body is not ${spec.stream.mediaTypes.join(', ')}` : ERROR_DESCRIPTIONS[s]!);
+  const problems = Object.fromEntries(statuses.map((s) => [s, { description: describe(s), content: { 'application/problem+json': { schema: problemSchema } } }]));
   registry.registerPath({
     method: spec.method,
     path: spec.path.replace(/:(\w+)/g, '{$1}'),
@@ -57,7 +76,8 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
       ...(spec.params ? { params: spec.params as unknown as z.ZodObject } : {}),
       ...(spec.query ? { query: spec.query as unknown as z.ZodObject } : {}),
       ...(spec.headers ? { headers: spec.headers } : {}),
-      ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: true } } : {}),
+      ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: bodyRequired } } : {}),
+      ...(spec.stream ? { body: { description: spec.stream.description, required: true, content: Object.fromEntries(spec.stream.mediaTypes.map((t) => [t, { schema: binary }])) } } : {}),
     },
     responses: {
       ...problems,
@@ -68,12 +88,19 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
     },
   });
 
-  router[spec.method](spec.path, async (req: Request, res: Response) => {
-    const principal = spec.roles === 'public' ? (undefined as unknown as Principal) : requireRole(req, ...spec.roles);
+  const role: RequestHandler = (req, _res, next) => {
+    if (spec.roles !== 'public') requireRole(req, ...spec.roles);
+    next();
+  };
+  const body = spec.body ? [jsonBody(bodyRequired)] : spec.stream ? [streamBody(spec.stream.mediaTypes)] : [];
+  router[spec.method](spec.path, role, ...body, async (req: Request, res: Response) => {
+    const principal = req.principal as Principal;
+    const headers = spec.headers ? Object.fromEntries(Object.keys(spec.headers.shape).map((h) => [h, req.headers[h]])) : {};
+    refuseUnstorable({ path: req.params, query: req.query, header: headers, ...(spec.body ? { body: req.body } : {}) });
     if (spec.headers) parse('header', spec.headers, req.headers);
     const params = (spec.params ? parse('path', spec.params, req.params) : undefined) as Infer<P>;
     const query = (spec.query ? parse('query', spec.query, req.query) : undefined) as Infer<Q>;
-    const body = (spec.body ? parse('body', spec.body, req.body ?? {}) : undefined) as Infer<B>;
+    const body = (spec.body ? parse('body', spec.body, req.body) : undefined) as Infer<B>;
     const out = await spec.handler({ req, res, principal, params, query, body });
     res.status(out.status ?? 200).json(out.body);
   });

@@ -5,3 +5,5 @@ export { dialTestRound } from './dial-tests';
 export { sellerConformance } from './seller-conformance';
 export { imageAssetScan } from './image-asset';
 export { productReview } from './product-review';
+export { reconcileOpenRows } from './reconcile';
+export { debugCall } from './debug-call';

@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { ReviewActivities } from '../activities/review';
 import { DB_WRITES } from './activity-options';
 import {
@@ -11,12 +11,13 @@ const db = proxyActivities<ReviewActivities>(DB_WRITES);
 /**
  * The review of a seller's onboarding application or of a change to its business information
  * (docs/merchant-review.md), on the shared review machinery (review-case.ts). Each round has a deadline
- * of N working days; past it the case is overdue and escalated, but it stays open.
+ * of N working days; past it the case is overdue and escalated, but it stays open: nothing is ever
+ * approved by default. Each resubmission continues as new with the round it opened.
  */
 export async function merchantReview(input: MerchantReviewInput): Promise<MerchantReviewState> {
   const { applicationId } = input;
   const state: MerchantReviewState = {
-    applicationId, kind: input.kind, status: 'pending', round: 1, deadline: null, overdueAt: null,
+    applicationId, kind: input.kind, status: 'pending', round: input.round ?? 1, deadline: null, overdueAt: null,
     decidedAt: null, merchantId: input.merchantId ?? null,
   };
   return runReviewCase({
@@ -28,6 +29,8 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
     messages: { approve: approveUpdate, reject: rejectUpdate, resubmit: resubmitUpdate, state: reviewStateQuery },
     applicant: { kind: 'applicant', applicationId },
     templates: { approved: 'review.approved', rejected: 'review.rejected', expired: 'review.expired', overdue: 'review.overdue' },
+    approvalEffect: 'onboarding: the seller exists',
+    continueAsNew: () => continueAsNew<typeof merchantReview>({ ...input, round: state.round, merchantId: state.merchantId ?? undefined }),
     approvedVars: ({ merchantId }, d) => ({ merchantId, note: d.note ?? '' }),
     searchAttributes: () => [
       { key: SA.status, value: state.status },

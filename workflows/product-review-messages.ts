@@ -17,7 +17,10 @@ export interface ProductReviewInput {
   extensionDays: number;
   busyThreshold: number;
   resubmitWindowDays: number;
-  openedAt?: number;
+  /** When the application was filed (ISO 8601; epoch ms in runs started before the merge with issue 8's review): the first round counts from it. */
+  openedAt?: string | number;
+  /** The round a continued run starts in (continue-as-new after a resubmission); 1 when absent. */
+  round?: number;
 }
 
 export interface ProductReviewState {
@@ -25,9 +28,10 @@ export interface ProductReviewState {
   kind: 'release';
   status: ReviewStatus;
   round: number;
-  deadline: number | null;
-  overdueAt: number | null;
-  decidedAt: number | null;
+  /** ISO 8601 instants: the current round's deadline, when it passed undecided, when it was decided. */
+  deadline: string | null;
+  overdueAt: string | null;
+  decidedAt: string | null;
   merchantId: string | null;
   /** The listed product, once approved. */
   productId: string | null;

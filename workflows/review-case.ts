@@ -1,16 +1,17 @@
 import {
-  ActivityFailure, ApplicationFailure, condition, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes,
-  type QueryDefinition,
+  ActivityFailure, allHandlersFinished, ApplicationFailure, condition, patched, proxyActivities, setCurrentDetails, setHandler,
+  upsertSearchAttributes, type QueryDefinition,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/common';
 import type { NotifyActivities, Party } from '../activities/notify';
 import { notifications } from './activity-options';
 import { FAILURE } from './failure-types';
 import {
-  CASE_NOT_OPEN, DECISION_REFUSED, REVISION_NOT_FOUND,
+  CASE_NOT_OPEN, DECISION_REFUSED, REVIEW_CONTINUE_AS_NEW, REVISION_NOT_FOUND,
   type ApproveDecision, type RejectDecision, type Resubmission, type ReviewStatus,
 } from './merchant-review-messages';
 import { createStuckGuard, failureOf } from './stuck';
+import { epochMs, shanghai } from './time';
 
 // A channel that stays down for a day must not hold the case: the failure is recorded and the process goes on.
 const notify = proxyActivities<NotifyActivities>(notifications('24 hours'));
@@ -22,9 +23,10 @@ export interface ReviewCaseState {
   kind: string;
   status: ReviewStatus;
   round: number;
-  deadline: number | null;
-  overdueAt: number | null;
-  decidedAt: number | null;
+  /** ISO 8601 instants: the current round's deadline, when it passed undecided, when it was decided. */
+  deadline: string | null;
+  overdueAt: string | null;
+  decidedAt: string | null;
 }
 
 type Ref = { applicationId: string; round: number; at: number };
@@ -44,8 +46,11 @@ export interface ReviewSteps<R> {
 
 export interface ReviewCase<S extends ReviewCaseState, R> {
   state: S;
-  /** Epoch ms the case was accepted: the first round counts from it, however late the workflow starts. */
-  openedAt?: number;
+  /**
+   * When the case was accepted (ISO 8601, or epoch ms from runs started before issue 8): the first round
+   * counts from it, however late the workflow starts.
+   */
+  openedAt?: string | number;
   resubmitWindowDays: number;
   steps: ReviewSteps<R>;
   messages: {
@@ -57,6 +62,13 @@ export interface ReviewCase<S extends ReviewCaseState, R> {
   /** Who is told of decisions, with which message templates. */
   applicant: Party;
   templates: { approved: string; rejected: string; expired: string; overdue: string };
+  /** What an approval writes, as the approve Update's description says it (the Web UI shows it). */
+  approvalEffect: string;
+  /**
+   * Continues the case as new in the round `state.round` (after a resubmission), carrying what the next run
+   * needs; it does not return. Each workflow type builds its own input.
+   */
+  continueAsNew(): Promise<never>;
   /** Variables of the approval message, from the approval's result. */
   approvedVars(result: R, decision: ApproveDecision): Record<string, unknown>;
   /** The case's search attributes, from its state. */
@@ -79,6 +91,7 @@ export async function runReviewCase<S extends ReviewCaseState, R extends Partial
   let resubmission: (Resubmission & { ticket: Ticket }) | null = null;
   // A resubmission's Update answers once its new round has a deadline.
   let openedTicket: Ticket | null = null;
+  let roundsThisRun = 0;
   const answer = async (t: Ticket) => {
     await condition(() => t.done);
     if (t.refusal) throw t.refusal;
@@ -90,17 +103,20 @@ export async function runReviewCase<S extends ReviewCaseState, R extends Partial
   const mustBeOpen = () => {
     if (!open() || decision) throw ApplicationFailure.create({ type: CASE_NOT_OPEN, message: `case is ${state.status}`, nonRetryable: true });
   };
-  setHandler(c.messages.state, () => state);
+  setHandler(c.messages.state, () => state, { description: 'The case: status, round, deadline (ISO 8601), decision, stuck.' });
   setHandler(c.messages.approve, (d) => { const ticket: Ticket = { done: false }; decision = { approve: d, ticket }; return answer(ticket); }, {
+    description: `An operator approves an open case. Answers once the approval is written (${c.approvalEffect}).`,
     validator: (d) => { mustBeOpen(); if (!d?.operatorId) throw new Error('operatorId is required'); },
   });
   setHandler(c.messages.reject, (d) => { const ticket: Ticket = { done: false }; decision = { reject: d, ticket }; return answer(ticket); }, {
+    description: 'An operator rejects an open case with reasons. Answers once written; a reason the database refuses is refused (DecisionRefused).',
     validator: (d) => {
       mustBeOpen();
       if (!d?.operatorId || !Array.isArray(d.reasons) || d.reasons.length === 0) throw new Error('operatorId and at least one reason are required');
     },
   });
   setHandler(c.messages.resubmit, (r) => { const ticket: Ticket = { done: false }; resubmission = { ...r, ticket }; return answer(ticket); }, {
+    description: 'The applicant resubmits a rejected case (a staged revision). Answers once the new round is open with its deadline.',
     validator: (r) => {
       if (state.status !== 'rejected' || resubmission) {
         throw ApplicationFailure.create({ type: CASE_NOT_OPEN, message: `case is ${state.status}, only a rejected case takes a resubmission`, nonRetryable: true });
@@ -111,7 +127,7 @@ export async function runReviewCase<S extends ReviewCaseState, R extends Partial
 
   const publish = () => {
     upsertSearchAttributes(c.searchAttributes());
-    const deadline = state.deadline ? new Date(state.deadline).toISOString() : 'none';
+    const deadline = state.deadline ? shanghai(Date.parse(state.deadline)) : 'none';
     const stuck = guard.current();
     setCurrentDetails(`**${state.status}** · ${state.kind} · round ${state.round} · deadline ${deadline}${stuck ? ` · **stuck** in ${stuck.step}: ${stuck.failureType}` : ''}`);
   };
@@ -129,23 +145,31 @@ export async function runReviewCase<S extends ReviewCaseState, R extends Partial
     }).catch((err: unknown) => guard.run('recordEvent', () => steps.recordEvent({ applicationId, round: state.round, type: 'notification_failed', at: Date.now(), data: { template, error: String(err) } })));
 
   for (;;) {
-    const openedAt = state.round === 1 && c.openedAt !== undefined ? c.openedAt : Date.now();
+    const openedAt = state.round === 1 && c.openedAt !== undefined ? epochMs(c.openedAt) : Date.now();
     const { deadline } = await guard.run('openRound', () => steps.openRound(state.round, openedAt));
-    state.deadline = deadline;
+    state.deadline = new Date(deadline).toISOString();
     state.overdueAt = null;
     publish();
     settle(openedTicket);
     openedTicket = null;
+    // Each resubmission starts the next run with the round it opened (its Update is answered first): a case
+    // rejected and resubmitted without end keeps a short history. (The patch id is merchant-review's, decision 013:
+    // recorded histories of both types replay.)
+    if (++roundsThisRun > 1 && patched(REVIEW_CONTINUE_AS_NEW)) {
+      await condition(allHandlersFinished);
+      await c.continueAsNew();
+    }
 
     // Waits for a decision that takes effect; one the database refuses is answered with the reason, and the case stays open.
     let approved: R | null = null;
     for (;;) {
       if (state.status === 'pending' && !(await condition(() => decision !== null, Math.max(0, deadline - Date.now())))) {
         state.status = 'overdue';
-        state.overdueAt = Date.now();
+        const overdueAt = Date.now();
+        state.overdueAt = new Date(overdueAt).toISOString();
         publish();
-        await guard.run('markOverdue', () => steps.markOverdue({ applicationId, round: state.round, at: state.overdueAt! }));
-        await tell({ kind: 'supervisors' }, c.templates.overdue, { deadline: new Date(deadline).toISOString() });
+        await guard.run('markOverdue', () => steps.markOverdue({ applicationId, round: state.round, at: overdueAt }));
+        await tell({ kind: 'supervisors' }, c.templates.overdue, { deadline: shanghai(deadline) });
       }
       await condition(() => decision !== null);
       const d = decision!;
@@ -165,7 +189,7 @@ export async function runReviewCase<S extends ReviewCaseState, R extends Partial
         settle(d.ticket, refusalOf(e));
         continue;
       }
-      state.decidedAt = decidedAt;
+      state.decidedAt = new Date(decidedAt).toISOString();
       publish();
       settle(d.ticket);
       break;

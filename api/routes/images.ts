@@ -32,6 +32,8 @@ const osvRecord = z.looseObject({
   affected: z.array(z.looseObject({ package: z.looseObject({ ecosystem: z.string().max(100), name: z.string().max(300) }).optional() })).max(10_000).optional(),
 });
 const MAX_FEED_RECORDS = 2_000_000;
+/** What an upload may be sent as; the archive's own bytes tell tar from gzip. */
+const ARCHIVE_TYPES = ['application/x-tar', 'application/gzip', 'application/x-gzip', 'application/octet-stream', 'application/x-compressed-tar'];
 
 export function imageRoutes(ctx: RouteContext) {
   const { router, registry } = ctx;
@@ -66,16 +68,13 @@ export function imageRoutes(ctx: RouteContext) {
     summary: 'Upload a version: the body is the archive of the root file system (tar, or tar.gz), streamed as application/x-tar, '
       + 'application/gzip or application/octet-stream, up to IMAGE_MAX_BYTES (20 GiB). It is checked while it streams and scanned after: '
       + '202 with the version in `scanning`. Too large: 413; not a tar archive or truncated: 422; stalled or cut off: 408. A refused upload leaves nothing.',
+    stream: { mediaTypes: ARCHIVE_TYPES, description: 'The archive of the root file system: tar, or tar compressed with gzip (told apart by its bytes)' },
     responses: {
       202: { description: 'Stored; the scan runs', schema: versionSchema }, 404: { description: 'No such asset', schema: problemSchema },
       408: { description: 'Upload abandoned', schema: problemSchema }, 409: { description: 'The version exists', schema: problemSchema },
-      413: { description: 'Too large', schema: problemSchema }, 415: { description: 'Not an archive content type', schema: problemSchema }, 422: { description: 'Not a tar archive, or truncated', schema: problemSchema },
+      422: { description: 'Not a tar archive, or truncated', schema: problemSchema },
     },
     handler: async ({ principal, params, req, res }) => {
-      const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (!['application/x-tar', 'application/gzip', 'application/x-gzip', 'application/octet-stream', 'application/x-compressed-tar'].includes(type)) {
-        throw new Problem(415, 'Unsupported Media Type', 'send the archive as application/x-tar, application/gzip or application/octet-stream');
-      }
       const v = await images.upload(principal, params.id, params.version, req);
       res.setHeader('Location', `/v1/assets/${params.id}/versions/${params.version}`);
       return { status: 202, body: versionView(v) };
@@ -136,9 +135,9 @@ export function imageRoutes(ctx: RouteContext) {
     method: 'post', path: '/v1/scan/vulnerability-feed', tag: 'Images', roles: ['operator'],
     summary: 'Load OSV records into the offline vulnerability feed, as application/x-ndjson (one OSV JSON record per line, streamed, any size). '
       + 'A record replaces an earlier one with the same id. Then rescan approved images with POST /v1/scan/rescans.',
-    responses: { 200: { description: 'Counts', schema: z.object({ loaded: z.number(), total: z.number() }) }, 415: { description: 'Not NDJSON', schema: problemSchema } },
+    stream: { mediaTypes: ['application/x-ndjson', 'application/ndjson'], description: 'OSV records, one JSON object per line' },
+    responses: { 200: { description: 'Counts', schema: z.object({ loaded: z.number(), total: z.number() }) } },
     handler: async ({ req }) => {
-      if (!/^application\/(x-)?ndjson\b/.test(req.get('content-type') ?? '')) throw new Problem(415, 'Unsupported Media Type', 'send OSV records as application/x-ndjson, one per line');
       const records: OsvInput[] = [];
       let line = 0;
       for await (const text of createInterface({ input: req, crlfDelay: Infinity })) {

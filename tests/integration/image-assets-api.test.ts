@@ -29,7 +29,7 @@ async function seedMerchant() {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'images-it-'));
-  sys = await startSystem({ ARTIFACT_DIR: dir, IMAGE_MAX_BYTES: String(LIMIT), UPLOAD_IDLE_TIMEOUT_MS: '1500', SCAN_CHECKPOINT_MS: '500' });
+  sys = await startSystem({ config: { ARTIFACT_DIR: dir, IMAGE_MAX_BYTES: String(LIMIT), UPLOAD_IDLE_TIMEOUT_MS: '1500', SCAN_CHECKPOINT_MS: '500' } });
   merchantId = await seedMerchant();
   seller = await sys.party('seller', { merchantId });
   other = await sys.party('seller', { merchantId: await seedMerchant() });
