@@ -61,12 +61,14 @@ export function jsonBody(required: boolean): RequestHandler {
 
 /**
  * A body the handler streams itself (an image archive, an NDJSON feed), allowed here, at the same place as
- * JSON bodies are checked: a body is required, and one of any other media type is 415 before a byte is read.
+ * JSON bodies are checked: a body of any other media type is 415 before a byte is read. No body and no
+ * media type is 400; an empty body of a declared type is the handler's to judge (an empty archive is not a
+ * tar archive: 422; an empty feed loads nothing).
  */
 export function streamBody(mediaTypes: string[]): RequestHandler {
   return (req, _res, next) => {
-    if (!hasBody(req)) throw new Problem(400, 'Bad Request', `this request needs a body (${mediaTypes.join(', ')})`, [{ field: 'body', message: 'required' }]);
-    if (!req.is(mediaTypes)) {
+    if (!hasBody(req) && !req.get('content-type')) throw new Problem(400, 'Bad Request', `this request needs a body (${mediaTypes.join(', ')})`, [{ field: 'body', message: 'required' }]);
+    if (hasBody(req) && !req.is(mediaTypes)) {
       throw new Problem(415, 'Unsupported Media Type', `send the body as ${mediaTypes.join(', ')}${req.get('content-type') ? `, not ${req.get('content-type')!.slice(0, 100)}` : ' (Content-Type is missing)'}`);
     }
     next();

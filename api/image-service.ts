@@ -146,7 +146,9 @@ export function createImageService({ db, temporal, config, logger, artifacts }: 
     findingsOf: (v: Version) => (v.findings ?? []) as unknown as Finding[],
 
     async addDigests(p: Principal, list: { sha256: string; name: string }[]) {
-      if (list.length) await db.insert(malwareDigests).values(list.map((d) => ({ ...d, addedBy: p.id }))).onConflictDoUpdate({ target: malwareDigests.sha256, set: { name: sql`excluded.name` } });
+      // A digest named twice in one request keeps its last name (one statement cannot update a row twice).
+      const unique = [...new Map(list.map((d) => [d.sha256, d])).values()];
+      if (unique.length) await db.insert(malwareDigests).values(unique.map((d) => ({ ...d, addedBy: p.id }))).onConflictDoUpdate({ target: malwareDigests.sha256, set: { name: sql`excluded.name` } });
       return db.select().from(malwareDigests).orderBy(asc(malwareDigests.addedAt));
     },
     listDigests: () => db.select().from(malwareDigests).orderBy(asc(malwareDigests.addedAt)),

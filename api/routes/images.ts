@@ -26,7 +26,7 @@ const versionSchema = z.object({
 }).meta({ id: 'ImageAssetVersion' });
 const assetSchema = z.object({ id: z.string(), merchantId: z.string(), name: z.string(), os: z.string(), regions: z.array(z.string()), securityGroup: z.record(z.string(), z.unknown()), createdAt: z.string(), versions: z.array(versionSchema) }).meta({ id: 'ImageAsset' });
 const finding = z.object({ rule: z.string(), path: z.string(), severity: z.enum(['critical', 'high', 'medium', 'low']), evidence: z.string().describe('masked'), blocking: z.boolean() }).meta({ id: 'ScanFinding' });
-const digestInput = z.strictObject({ digests: z.array(z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex SHA-256'), name: z.string().trim().min(1).max(200) })).min(1).max(10_000) });
+const digestInput = z.strictObject({ digests: z.array(z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex SHA-256'), name: z.string().trim().min(1).max(200) })).min(1).max(100).describe('up to 100 a request, so that the body stays under the 256 KiB the API reads') });
 const osvRecord = z.looseObject({
   id: z.string().min(1).max(200), modified: z.string().max(40).optional(),
   affected: z.array(z.looseObject({ package: z.looseObject({ ecosystem: z.string().max(100), name: z.string().max(300) }).optional() })).max(10_000).optional(),
@@ -108,7 +108,11 @@ export function imageRoutes(ctx: RouteContext) {
   registry.registerPath({
     method: 'get', path: '/v1/assets/{id}/versions/{version}/report.html', tags: ['Images'], security: [{ bearerAuth: [] }],
     summary: 'The scan report as a readable HTML page.', description: 'Roles: seller, operator.', request: { params: versionParams },
-    responses: { 200: { description: 'The report page', content: { 'text/html': { schema: z.string() } } }, 404: { description: 'No such version', content: { 'application/problem+json': { schema: problemSchema } } } },
+    responses: {
+      200: { description: 'The report page', content: { 'text/html': { schema: z.string() } } },
+      ...Object.fromEntries(([[400, 'Invalid input'], [401, 'Missing or bad API key'], [403, 'Role not allowed'], [404, 'No such version'], [503, 'A service the API needs is not available now']] as const)
+        .map(([status, description]) => [status, { description, content: { 'application/problem+json': { schema: problemSchema } } }])),
+    },
   });
   router.get('/v1/assets/:id/versions/:version/report.html', async (req, res) => {
     const principal = requireRole(req, 'seller', 'operator');
@@ -135,8 +139,11 @@ export function imageRoutes(ctx: RouteContext) {
     method: 'post', path: '/v1/scan/vulnerability-feed', tag: 'Images', roles: ['operator'],
     summary: 'Load OSV records into the offline vulnerability feed, as application/x-ndjson (one OSV JSON record per line, streamed, any size). '
       + 'A record replaces an earlier one with the same id. Then rescan approved images with POST /v1/scan/rescans.',
-    stream: { mediaTypes: ['application/x-ndjson', 'application/ndjson'], description: 'OSV records, one JSON object per line' },
-    responses: { 200: { description: 'Counts', schema: z.object({ loaded: z.number(), total: z.number() }) } },
+    stream: { mediaTypes: ['application/x-ndjson', 'application/ndjson', 'text/plain'], description: 'OSV records, one JSON object per line (NDJSON; text/plain is taken as the same)' },
+    responses: {
+      200: { description: 'Counts', schema: z.object({ loaded: z.number(), total: z.number() }) },
+      422: { description: 'A line is not an OSV record in JSON: nothing is loaded', schema: problemSchema },
+    },
     handler: async ({ req }) => {
       const records: OsvInput[] = [];
       let line = 0;
@@ -144,9 +151,9 @@ export function imageRoutes(ctx: RouteContext) {
         line++;
         if (!text.trim()) continue;
         let json: unknown;
-        try { json = JSON.parse(text); } catch { throw new Problem(400, 'Bad Request', `line ${line} is not JSON`); }
+        try { json = JSON.parse(text); } catch { throw new Problem(422, 'Unprocessable Content', `line ${line} is not JSON`); }
         const r = osvRecord.safeParse(json);
-        if (!r.success) throw new Problem(400, 'Bad Request', `line ${line} is not an OSV record: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`);
+        if (!r.success) throw new Problem(422, 'Unprocessable Content', `line ${line} is not an OSV record: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`);
         records.push(r.data as OsvInput);
         if (records.length > MAX_FEED_RECORDS) throw new Problem(413, 'Payload Too Large', `more than ${MAX_FEED_RECORDS} records`);
       }

@@ -10,12 +10,13 @@ const releaseInput = z.strictObject({
   assetId: z.string().regex(/^[A-Z0-9]{4,40}$/), version: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/),
   name: z.string().trim().min(1).max(200),
   description: z.string().trim().min(1).max(5000),
-  pricing: z.discriminatedUnion('mode', [
+  // Per period: monthly, yearly or both, stated as two shapes so that the OpenAPI document says it too.
+  pricing: z.union([
     z.strictObject({ mode: z.literal('free') }),
-    z.strictObject({ mode: z.literal('period'), monthlyCents: cents.optional(), yearlyCents: cents.optional() })
-      .refine((p) => p.monthlyCents !== undefined || p.yearlyCents !== undefined, 'give monthlyCents, yearlyCents or both'),
+    z.strictObject({ mode: z.literal('period'), monthlyCents: cents, yearlyCents: cents.optional() }),
+    z.strictObject({ mode: z.literal('period'), yearlyCents: cents }),
     z.strictObject({ mode: z.literal('usage'), hourlyCents: cents }),
-  ]),
+  ]).describe('free; per period with monthlyCents, yearlyCents or both; or by use with hourlyCents'),
   regions: z.array(z.string().regex(/^[a-z]{2}-[a-z]+-\d{1,2}$/, 'a region id such as cn-north-4')).min(1).max(50),
 }).meta({ id: 'ReleaseApplicationInput' });
 const releaseSchema = z.object({
@@ -50,7 +51,10 @@ export function productApplicationRoutes(ctx: RouteContext) {
   defineRoute(router, registry, {
     method: 'post', path: '/v1/product-applications/:id/resubmit', tag: 'Images', roles: ['seller'], params: idParam, body: releaseInput,
     summary: 'Resubmit a rejected application, edited, into the same case: a new round with a new deadline.',
-    responses: { 200: { description: 'The application', schema: releaseSchema }, 202: { description: 'Taken, not yet written (Location)', schema: releaseSchema }, 409: { description: 'Not rejected', schema: problemSchema } },
+    responses: { 200: { description: 'The application', schema: releaseSchema }, 202: { description: 'Taken, not yet written (Location)', schema: releaseSchema },
+      404: { description: 'No such application or image version', schema: problemSchema }, 409: { description: 'Not rejected, or the image is not approved', schema: problemSchema },
+      422: { description: 'The database would not take the application (its text)', schema: problemSchema },
+    },
     handler: async ({ principal, params, body, res }) => {
       const a = await releases.visible(principal, params.id);
       const answer = await releases.resubmit(principal, a, body);
@@ -71,7 +75,9 @@ export function productApplicationRoutes(ctx: RouteContext) {
     defineRoute(router, registry, {
       method: 'post', path: `/v1/product-reviews/:id/${verb}`, tag: 'Images', roles: ['operator'], params: idParam, body: verb === 'approve' ? approveBody : rejectBody,
       summary: verb === 'approve' ? 'Approve a release: the product is listed in the catalog and the seller told by e-mail, SMS and in-site message.' : 'Reject a release with reasons; the seller edits and resubmits.',
-      responses: { 200: { description: 'The decided application', schema: releaseSchema }, 202: { description: 'Taken, not yet written: the application to follow (Location)', schema: releaseSchema }, 404: { description: 'Not found', schema: problemSchema }, 409: { description: 'Already decided', schema: problemSchema } },
+      responses: { 200: { description: 'The decided application', schema: releaseSchema }, 202: { description: 'Taken, not yet written: the application to follow (Location)', schema: releaseSchema }, 404: { description: 'Not found', schema: problemSchema }, 409: { description: 'Already decided', schema: problemSchema },
+        422: { description: 'The database would not take the decision (its text)', schema: problemSchema },
+      },
       handler: async ({ principal, params, body, res }) => {
         const a = await releases.visible(principal, params.id);
         if (a.status !== 'pending') throw conflict(`release application ${a.id} is ${a.status}`);

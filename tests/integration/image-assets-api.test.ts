@@ -226,7 +226,7 @@ describe('image assets over HTTP', () => {
 
     const ndjson = FEED.map((r) => JSON.stringify(r)).join('\n');
     const notOsv = await sys.call('POST', '/v1/scan/vulnerability-feed', { key: operator.key, raw: '{"id":"X"}\nnot json\n', headers: { 'content-type': 'application/x-ndjson' } });
-    expect(notOsv.status).toBe(400);
+    expect(notOsv.status).toBe(422);
     expect(notOsv.json.detail).toMatch(/line 2/);
     expect((await sys.call('POST', '/v1/scan/vulnerability-feed', { key: seller.key, raw: ndjson, headers: { 'content-type': 'application/x-ndjson' } })).status).toBe(403);
     const loaded = await sys.call('POST', '/v1/scan/vulnerability-feed', { key: operator.key, raw: ndjson, headers: { 'content-type': 'application/x-ndjson' } });
