@@ -11,6 +11,7 @@ import { createReconcileActivities } from './reconcile';
 import { createStuckActivities } from './stuck';
 import { createImageScanActivities } from './image-scan';
 import { createProductReviewActivities } from './product-review';
+import { createSupervisionActivities } from './supervision';
 
 export interface ActivityDeps {
   db: Db;
@@ -34,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createConformanceActivities(deps),
     ...createImageScanActivities(deps),
     ...createProductReviewActivities(deps),
+    ...createSupervisionActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
     ...createStuckActivities(deps),
     ...createReconcileActivities(deps),

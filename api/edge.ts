@@ -60,20 +60,24 @@ export function jsonBody(required: boolean): RequestHandler {
 }
 
 /**
- * A body the handler streams itself (an image archive, an NDJSON feed), allowed here, at the same place as
- * JSON bodies are checked: a body of any other media type is 415 before a byte is read. No body and no
- * media type is 400; an empty body of a declared type is the handler's to judge (an empty archive is not a
- * tar archive: 422; an empty feed loads nothing).
+ * The edge of the routes whose handler streams the body itself (an image archive, an NDJSON feed, multipart
+ * file uploads): the same refusals as `jsonBody`, before a byte is read: any other media type is 415, and no
+ * body is 400. With `emptyToHandler`, an empty body that names a declared type is the handler's to judge
+ * (an empty archive is not a tar archive: 422; an empty feed loads nothing); only no body and no type is 400.
  */
-export function streamBody(mediaTypes: string[]): RequestHandler {
+export function streamBody(mediaTypes: string[], o: { emptyToHandler?: boolean } = {}): RequestHandler {
+  const types = mediaTypes.join(', ');
   return (req, _res, next) => {
-    if (!hasBody(req) && !req.get('content-type')) throw new Problem(400, 'Bad Request', `this request needs a body (${mediaTypes.join(', ')})`, [{ field: 'body', message: 'required' }]);
+    if (!hasBody(req) && !(o.emptyToHandler && req.get('content-type'))) throw new Problem(400, 'Bad Request', `this request needs a body (${types})`, [{ field: 'body', message: 'required' }]);
     if (hasBody(req) && !req.is(mediaTypes)) {
-      throw new Problem(415, 'Unsupported Media Type', `send the body as ${mediaTypes.join(', ')}${req.get('content-type') ? `, not ${req.get('content-type')!.slice(0, 100)}` : ' (Content-Type is missing)'}`);
+      throw new Problem(415, 'Unsupported Media Type', `send the body as ${types}${req.get('content-type') ? `, not ${req.get('content-type')!.slice(0, 100)}` : ' (Content-Type is missing)'}`);
     }
     next();
   };
 }
+
+/** multipart/form-data file uploads (api/supervision-files.ts): no body is 400, any other media type 415. */
+export const multipartBody: RequestHandler = streamBody(['multipart/form-data']);
 
 /** A route as declared, for answering 405 with `Allow` on its path. */
 export interface DeclaredRoute { method: string; pattern: RegExp; params: number }

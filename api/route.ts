@@ -2,7 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z, type ZodType } from 'zod';
 import { requireRole, type Principal, type Role } from './auth';
-import { jsonBody, refuseUnstorable, streamBody } from './edge';
+import { jsonBody, multipartBody, refuseUnstorable, streamBody } from './edge';
 import { validationProblem } from './problem';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
@@ -20,14 +20,20 @@ export interface RouteSpec<P extends ZodType | undefined, Q extends ZodType | un
   query?: Q;
   body?: B;
   /**
-   * A body that is not JSON, which the handler streams from `req` (uploads, NDJSON): its media types. The edge
-   * takes only these (415 otherwise, api/edge.ts), and the OpenAPI document states them.
+   * A multipart/form-data body instead of JSON: documented here, its media type checked at the edge before a byte
+   * is read (api/edge.ts), then read by the handler as a stream (api/supervision-files.ts).
+   */
+  multipart?: ZodType;
+  /**
+   * A body that is neither JSON nor multipart, which the handler streams from `req` (an image archive, NDJSON): its
+   * media types. The edge takes only these (415 otherwise, api/edge.ts), and the OpenAPI document states them.
    */
   stream?: { mediaTypes: string[]; description: string };
   headers?: z.ZodObject;
   /** OpenAPI security requirement for routes that authenticate another way than a bearer key. */
   security?: Record<string, string[]>[];
-  responses: Record<number, { description: string; schema?: ZodType }>;
+  /** `contentType` for responses that are not JSON (a file download the handler streams itself). */
+  responses: Record<number, { description: string; schema?: ZodType; contentType?: string }>;
   handler: (ctx: { req: Request; res: Response; principal: Principal; params: Infer<P>; query: Infer<Q>; body: Infer<B> }) => Promise<{ status?: number; body: unknown }>;
 }
 
@@ -62,8 +68,8 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
 ) {
   // A body that may be empty ({} is valid) may also be left out.
   const bodyRequired = spec.body ? !spec.body.safeParse({}).success : false;
-  const statuses = [400, ...(spec.roles === 'public' ? [] : [401, 403]), ...(spec.body || spec.stream ? [413, 415] : []), 503];
-  const describe = (s: number) => (s === 415 && spec.stream ? `Body is not ${spec.stream.mediaTypes.join(', ')}` : ERROR_DESCRIPTIONS[s]!);
+  const statuses = [400, ...(spec.roles === 'public' ? [] : [401, 403]), ...(spec.body || spec.multipart || spec.stream ? [413, 415] : []), 503];
+  const describe = (s: number) => (s !== 415 ? ERROR_DESCRIPTIONS[s]! : spec.stream ? `Body is not ${spec.stream.mediaTypes.join(', ')}` : spec.multipart ? 'Body is not multipart/form-data' : ERROR_DESCRIPTIONS[s]!);
   const problems = Object.fromEntries(statuses.map((s) => [s, { description: describe(s), content: { 'application/problem+json': { schema: problemSchema } } }]));
   registry.registerPath({
     method: spec.method,
@@ -77,13 +83,14 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
       ...(spec.query ? { query: spec.query as unknown as z.ZodObject } : {}),
       ...(spec.headers ? { headers: spec.headers } : {}),
       ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: bodyRequired } } : {}),
+      ...(spec.multipart ? { body: { content: { 'multipart/form-data': { schema: spec.multipart } }, required: true } } : {}),
       ...(spec.stream ? { body: { description: spec.stream.description, required: true, content: Object.fromEntries(spec.stream.mediaTypes.map((t) => [t, { schema: binary }])) } } : {}),
     },
     responses: {
       ...problems,
       ...Object.fromEntries(Object.entries(spec.responses).map(([status, r]) => [status, {
         description: r.description,
-        ...(r.schema ? { content: { [Number(status) >= 400 ? 'application/problem+json' : 'application/json']: { schema: r.schema } } } : {}),
+        ...(r.schema ? { content: { [r.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json')]: { schema: r.schema } } } : {}),
       }])),
     },
   });
@@ -92,8 +99,8 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
     if (spec.roles !== 'public') requireRole(req, ...spec.roles);
     next();
   };
-  const body = spec.body ? [jsonBody(bodyRequired)] : spec.stream ? [streamBody(spec.stream.mediaTypes)] : [];
-  router[spec.method](spec.path, role, ...body, async (req: Request, res: Response) => {
+  const reader = spec.body ? [jsonBody(bodyRequired)] : spec.multipart ? [multipartBody] : spec.stream ? [streamBody(spec.stream.mediaTypes, { emptyToHandler: true })] : [];
+  router[spec.method](spec.path, role, ...reader, async (req: Request, res: Response) => {
     const principal = req.principal as Principal;
     const headers = spec.headers ? Object.fromEntries(Object.keys(spec.headers.shape).map((h) => [h, req.headers[h]])) : {};
     refuseUnstorable({ path: req.params, query: req.query, header: headers, ...(spec.body ? { body: req.body } : {}) });
@@ -102,7 +109,8 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
     const query = (spec.query ? parse('query', spec.query, req.query) : undefined) as Infer<Q>;
     const body = (spec.body ? parse('body', spec.body, req.body) : undefined) as Infer<B>;
     const out = await spec.handler({ req, res, principal, params, query, body });
-    res.status(out.status ?? 200).json(out.body);
+    // A handler that streamed its own response (a download) has sent it already.
+    if (!res.headersSent) res.status(out.status ?? 200).json(out.body);
   });
 }
 

@@ -7,3 +7,4 @@ export { imageAssetScan } from './image-asset';
 export { productReview } from './product-review';
 export { reconcileOpenRows } from './reconcile';
 export { debugCall } from './debug-call';
+export { supervision } from './supervision';

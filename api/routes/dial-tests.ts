@@ -9,6 +9,7 @@ import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
+import { withTemporalDeadline } from '../updates';
 import { idParam } from '../schemas';
 
 const ids = z.string().regex(/^[A-Za-z0-9-]{1,64}$/);
@@ -46,10 +47,10 @@ export function dialTestRoutes({ router, registry, db, config, temporal }: Route
       const { activity, ...fields } = body;
       const callId = newId('', 16);
       const workflowId = debugCallWorkflowId(product.id, callId);
-      await temporal.workflow.start('debugCall', {
+      await withTemporalDeadline(temporal, () => temporal.workflow.start('debugCall', {
         workflowId, taskQueue: config.TEMPORAL_TASK_QUEUE, staticSummary: `Debug call ${activity} to product ${product.id}`,
         args: [{ productId: product.id, callId, activity, body: fields, at: Date.now() }],
-      });
+      }));
       res.setHeader('Location', `/v1/products/${product.id}/debug-calls/${callId}`);
       return { status: 202, body: { debugCallId: callId, workflowId, status: 'running' as const, result: null } };
     },
@@ -63,11 +64,11 @@ export function dialTestRoutes({ router, registry, db, config, temporal }: Route
       const product = await ownProduct(principal, params.id);
       const workflowId = debugCallWorkflowId(product.id, params.callId);
       const handle = temporal.workflow.getHandle(workflowId);
-      const described = await handle.describe().catch((e: Error) => { if (e.name === 'WorkflowNotFoundError') throw notFound(`debug call ${params.callId}`); throw e; });
+      const described = await withTemporalDeadline(temporal, () => handle.describe()).catch((e: Error) => { if (e.name === 'WorkflowNotFoundError') throw notFound(`debug call ${params.callId}`); throw e; });
       const view = { debugCallId: params.callId, workflowId };
       if (described.status.name === 'RUNNING') return { body: { ...view, status: 'running' as const, result: null } };
       if (described.status.name !== 'COMPLETED') return { body: { ...view, status: 'failed' as const, result: null } };
-      return { body: { ...view, status: 'done' as const, result: (await handle.result()) as DebugCallResult } };
+      return { body: { ...view, status: 'done' as const, result: (await withTemporalDeadline(temporal, () => handle.result())) as DebugCallResult } };
     },
   });
 
