@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiskStore } from '../../artifacts/disk';
 import { imageAssetVersions, merchants, notifications } from '../../db/schema';
@@ -133,6 +133,38 @@ describe('image assets over HTTP', () => {
     expect(listed.json).toMatchObject({ name: 'LAMP stack', deliveryType: 'image', status: 'on_sale', skus: [expect.objectContaining({ chargingMode: 'on_demand', priceCents: 12 })] });
     const catalog = await sys.call('GET', '/v1/products', { key: buyer.key });
     expect(JSON.stringify(catalog.json)).toContain(approved.json.productId);
+  });
+
+  it('a release approval held by our own fault answers 202 with the application to follow; an operator retry lists the product once fixed', async () => {
+    const release = { assetId, version: '1.0.0', name: 'Held', description: 'Held by a broken catalog', pricing: { mode: 'free' }, regions: ['cn-north-4'] };
+    const filed = await sys.call('POST', '/v1/product-applications', { key: seller.key, body: release });
+    const id = filed.json.id as string;
+    for (let i = 0; i < 100 && !(await sys.call('GET', `/v1/product-applications/${id}`, { key: seller.key })).json.deadline; i++) await new Promise((r) => setTimeout(r, 100));
+    // PostgreSQL itself refuses the listing (a check violation): our fault, not the operator's.
+    await sys.db.execute(sql.raw(`create or replace function broken_products() returns trigger language plpgsql as $$
+      begin raise exception 'injected fault' using errcode = '23514'; end $$;
+      create trigger broken_products before insert on products for each row execute function broken_products();`));
+    try {
+      const held = await sys.call('POST', `/v1/product-reviews/${id}/approve`, { key: operator.key, body: {} });
+      expect(held.status).toBe(202);
+      expect(held.headers.get('location')).toBe(`/v1/product-applications/${id}`);
+      expect(held.json).toMatchObject({ id, status: 'pending' });
+      let item: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      for (let i = 0; i < 150 && !item; i++) {
+        item = (await sys.call('GET', '/v1/stuck-processes', { key: operator.key })).json.items.find((x: { subjectId: string }) => x.subjectId === id);
+        if (!item) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(item).toMatchObject({ workflowId: `product-review:${id}`, workflowType: 'productReview', step: 'approve', failureType: 'ConstraintViolated' });
+      // A second decision while the first is held: the case is not open to another.
+      expect((await sys.call('POST', `/v1/product-reviews/${id}/reject`, { key: operator.key, body: { reasons: ['no'] } })).status).toBe(409);
+    } finally {
+      await sys.db.execute(sql.raw('drop trigger if exists broken_products on products'));
+    }
+    const retried = await sys.call('POST', `/v1/stuck-processes/product-review:${id}/retry`, { key: operator.key, body: {} });
+    expect(retried.json).toEqual({ resolved: true, stuck: null });
+    const done = await sys.call('GET', `/v1/product-applications/${id}`, { key: seller.key });
+    expect(done.json).toMatchObject({ status: 'approved', decidedBy: operator.id, productId: expect.stringMatching(/^PR/) });
+    expect((await sys.call('GET', `/v1/products/${done.json.productId}`, { key: seller.key })).json).toMatchObject({ name: 'Held', status: 'on_sale' });
   });
 
   it('rejects an image with findings; the report names rule, path and masked evidence', async () => {
