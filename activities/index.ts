@@ -10,6 +10,8 @@ import { createReviewActivities } from './review';
 import { createReconcileActivities } from './reconcile';
 import { createStuckActivities } from './stuck';
 import { createSubscriptionActivities } from './subscription';
+import { createImageScanActivities } from './image-scan';
+import { createProductReviewActivities } from './product-review';
 import { createSupervisionActivities } from './supervision';
 
 export interface ActivityDeps {
@@ -33,6 +35,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createDialTestActivities(deps),
     ...createConformanceActivities(deps),
     ...createSubscriptionActivities(deps),
+    ...createImageScanActivities(deps),
+    ...createProductReviewActivities(deps),
     ...createSupervisionActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
     ...createStuckActivities(deps),

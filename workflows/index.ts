@@ -4,6 +4,8 @@ export { saasProvision } from './saas-provision';
 export { dialTestRound } from './dial-tests';
 export { sellerConformance } from './seller-conformance';
 export { subscription } from './subscription';
+export { imageAssetScan } from './image-asset';
+export { productReview } from './product-review';
 export { reconcileOpenRows } from './reconcile';
 export { debugCall } from './debug-call';
 export { supervision } from './supervision';
