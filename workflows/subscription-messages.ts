@@ -69,7 +69,9 @@ export const INSUFFICIENT_BALANCE = 'InsufficientBalance';
 export const UNSUBSCRIBE_QUOTA = 'UnsubscribeQuotaExceeded';
 
 export const SUBSCRIPTION_SA = {
-  state: defineSearchAttributeKey('SubscriptionState', SearchAttributeType.KEYWORD),
+  // A list of one state: PostgreSQL visibility has ten Keyword columns and the project's other processes use them all,
+  // while KeywordList has its own. `SubscriptionState = 'frozen'` finds it all the same.
+  state: defineSearchAttributeKey('SubscriptionState', SearchAttributeType.KEYWORD_LIST),
   expiresAt: defineSearchAttributeKey('SubscriptionExpiresAt', SearchAttributeType.DATETIME),
 } as const;
 
@@ -84,7 +86,7 @@ export function subscriptionStartOptions(row: { id: string; status: string; expi
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     staticSummary: `Subscription of instance ${row.id}`,
     typedSearchAttributes: [
-      { key: SUBSCRIPTION_SA.state, value: row.status }, { key: SUBSCRIPTION_SA.expiresAt, value: row.expiresAt },
+      { key: SUBSCRIPTION_SA.state, value: [row.status] }, { key: SUBSCRIPTION_SA.expiresAt, value: row.expiresAt },
       { key: PROVISION_SA.productId, value: row.productId }, { key: SA.merchantId, value: row.merchantId },
     ],
   };

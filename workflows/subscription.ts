@@ -70,7 +70,7 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   };
   const publish = () => {
     upsertSearchAttributes([
-      { key: SUBSCRIPTION_SA.state, value: s.status },
+      { key: SUBSCRIPTION_SA.state, value: [s.status] },
       { key: SUBSCRIPTION_SA.expiresAt, value: new Date(s.expiresAt) },
       { key: PROVISION_SA.productId, value: s.productId },
       { key: SA.merchantId, value: s.merchantId },
