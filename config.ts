@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseMasterKey } from './domain/secret-box';
+import { createSecretBox, parseMasterKey, type SecretBox } from './domain/secret-box';
 
 /**
  * All configuration, read once from the environment and validated. A bad or missing value stops
@@ -17,6 +17,8 @@ const url = (protocols: string[]) =>
       return false;
     }
   }, `must be a URL with scheme ${protocols.join(' or ')}`);
+
+const masterKey = z.string().refine((k) => { try { parseMasterKey(k); return true; } catch { return false; } }, 'must be 32 bytes as 64 hex characters or base64');
 
 const schema = z.object({
   PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().max(65535)).default(3000),
@@ -43,7 +45,9 @@ const schema = z.object({
   /** How often the API looks for accepted review cases whose workflow has not started (api/review-intake.ts). */
   INTAKE_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   /** 32 bytes (64 hex characters or base64) that encrypt sellers' access keys at rest. `make start` makes one in .data/. */
-  MASTER_KEY: z.string().refine((k) => { try { parseMasterKey(k); return true; } catch { return false; } }, 'must be 32 bytes as 64 hex characters or base64').optional(),
+  MASTER_KEY: masterKey.optional(),
+  /** Earlier master keys, comma-separated: they still open what they sealed until the worker has re-sealed it under MASTER_KEY. */
+  OLD_MASTER_KEYS: csv.pipe(z.array(masterKey)).default([]),
   /** SaaS provisioning: interval of automatic newInstance retries, their window, and the call timeout (ms). */
   PROVISION_RETRY_INTERVAL_MS: z.coerce.number().int().min(1000).default(180_000),
   PROVISION_RETRY_WINDOW_MS: z.coerce.number().int().min(60_000).default(3 * 3_600_000),
@@ -57,8 +61,16 @@ const schema = z.object({
   /** Seller conformance runs: how long an instance answered 000004 may take to be ready, and how often it is polled. */
   CONFORMANCE_POLL_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
   CONFORMANCE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
+  /** Seller calls over plain http, and to loopback and private addresses: off in production; make start allows both for the reference seller. Link-local and metadata addresses are never called. */
+  SELLER_ALLOW_HTTP: bool.default(false),
+  SELLER_ALLOW_PRIVATE: bool.default(false),
+  /** How long an API process trusts a key it checked; a key revoked elsewhere stops working here within this. */
+  API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Worker's workflow cache; 0 turns sticky execution off. Unset: the SDK's default. */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
+  /** The reconciliation Schedule: how often it looks for rows open while their workflow is closed, and how old a start must be. */
+  RECONCILE_EVERY_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+  RECONCILE_GRACE_MINUTES: z.coerce.number().int().min(0).max(1440).default(10),
   /** Create the dial-test Schedule at worker start-up (off where the server has no Schedules, e.g. the time-skipping test server). */
   CREATE_SCHEDULES: bool.default(true),
   /** Artifact store (artifacts/): `disk` keeps files under ARTIFACT_DIR, `s3` in an S3-compatible bucket. */
@@ -79,6 +91,10 @@ const schema = z.object({
   DEMO_FAST: bool.default(false),
   /** Demo only (needs DEMO_FAST): a review deadline's working day lasts this many seconds, holidays and weekends ignored. */
   DEMO_WORKING_DAY_SECONDS: z.coerce.number().int().min(1).max(86_400).optional(),
+  /** Traces (OpenTelemetry) go to this OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318; unset: tracing is off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']).optional(),
+  /** host:port where the Temporal SDK's Core serves the worker's Prometheus metrics; GET /metrics includes them. */
+  WORKER_METRICS_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').optional(),
   /** Runs worker and API in one process; `make start` does, docker-compose runs them apart. */
   RUN_WORKER: bool.default(true),
   RUN_API: bool.default(true),
@@ -119,3 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return parsed.data;
 }
 export const CONFIG_KEYS = Object.keys(schema.shape);
+
+/** The secret box of this configuration (MASTER_KEY seals; OLD_MASTER_KEYS still open), or undefined without a master key. */
+export const secretBoxOf = (config: Pick<Config, 'MASTER_KEY' | 'OLD_MASTER_KEYS'>): SecretBox | undefined =>
+  config.MASTER_KEY ? createSecretBox(config.MASTER_KEY, config.OLD_MASTER_KEYS) : undefined;

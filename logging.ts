@@ -8,6 +8,7 @@ import { Runtime } from '@temporalio/worker';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config';
+import { safeError } from './observability/safe-error';
 
 export const REDACT = ['*.authorization', '*.apiKey', '*.accessKey'];
 
@@ -33,7 +34,8 @@ export function errorLine(err: unknown): string {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
     if (e instanceof Error) {
       const type = (e as { type?: unknown }).type;
-      parts.push(`${typeof type === 'string' && type ? type : e.name}: ${e.message}`);
+      // Never SQL text or its parameters (drizzle puts both into its message): observability/safe-error.ts.
+      parts.push(`${typeof type === 'string' && type ? type : e.name}: ${safeError(e).message ?? ''}`);
       e = e.cause;
     } else {
       parts.push(String(e));
@@ -84,11 +86,12 @@ let installed = false;
  * Routes the Temporal SDK's logs, and the Rust core's warnings, through `log`. It must run before the
  * first connection or worker exists; later calls in the same process do nothing.
  */
-export function installTemporalLogging(log: Logger): void {
+/** `metricsAddress`: where Core serves the worker's Prometheus metrics (WORKER_METRICS_ADDRESS; GET /metrics includes them). */
+export function installTemporalLogging(log: Logger, metricsAddress?: string): void {
   if (installed) return;
   installed = true;
   Runtime.install({
     logger: temporalLogger(log),
-    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} }, ...(metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress } } } : {}) },
   });
 }

@@ -4,19 +4,23 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createArtifactStore } from './artifacts';
 import { createApp } from './api/app';
+import { listen } from './api/edge';
 import { createOrderService } from './api/order-service';
 import { createReviewIntake } from './api/review-intake';
 import { runSweeps } from './api/sweeps';
 import { createConformanceIntake } from './api/conformance-intake';
-import { ensureDialTestSchedule } from './api/schedules';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ensureDialTestSchedule, ensureReconcileSchedule } from './api/schedules';
+import { ConfigError, loadConfig, secretBoxOf, type Config } from './config';
 import { calendarWarning, DEMO_WARNING } from './api/health';
 import { incompleteCalendarYears } from './db/calendar';
 import { openDatabase } from './db/client';
 import { createLogger, installTemporalLogging } from './logging';
+import { resealSecrets } from './db/reseal';
+import { safeError } from './observability/safe-error';
+import { clientTracing, setupTracing } from './observability/tracing';
 import { createWorker } from './worker';
 
-/** Connects to Temporal, waiting for a server that is still starting (make start launches both at once). */
+/** Connects to Temporal or PostgreSQL, waiting for a server that is still starting (make start and the cluster launch them together). */
 async function connectWithRetry<T>(connect: () => Promise<T>, what: string, log: Logger, seconds = 60): Promise<T> {
   for (let waited = 0; ; waited++) {
     try {
@@ -31,8 +35,12 @@ async function connectWithRetry<T>(connect: () => Promise<T>, what: string, log:
 
 export async function run(config: Config) {
   const log = createLogger(config);
-  installTemporalLogging(log);
-  const database = await openDatabase({ url: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
+  installTemporalLogging(log, config.WORKER_METRICS_ADDRESS);
+  // Before any client or worker: their interceptors find the tracer provider (off unless configured).
+  setupTracing({ otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  // PostgreSQL may be starting, or restarting, with this process (a cluster, a crash): wait for it as for Temporal.
+  const open = () => openDatabase({ url: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
+  const database = config.DATABASE_URL ? await connectWithRetry(open, 'the database', log) : await open();
   log.info({ database: database.kind }, 'database ready');
   for (const year of await incompleteCalendarYears(database.db)) log.warn(calendarWarning(year));
   if (config.DEMO_FAST) log.warn(DEMO_WARNING);
@@ -43,29 +51,39 @@ export async function run(config: Config) {
   let stopIntake: (() => Promise<void>) | undefined;
   let clientConnection: Connection | undefined;
   let nativeConnection: NativeConnection | undefined;
+  let workerClient: Client | undefined;
 
   if (config.RUN_WORKER) {
     nativeConnection = await connectWithRetry(() => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }), `Temporal at ${config.TEMPORAL_ADDRESS}`, log);
+    // The reconciliation's activities ask Temporal about workflows, and start-up creates the Schedules: one client.
+    workerClient = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
     worker = await createWorker({
       connection: nativeConnection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db: database.db, config,
-      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS, temporal: workerClient,
     });
     workerDone = worker.run();
     // Writes cut short by a killed process leave partial files or open multipart uploads: clear day-old ones.
     const artifacts = createArtifactStore(config);
-    const sweepArtifacts = () => artifacts.sweepPartials(86_400_000).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'artifact sweep failed'));
+    const sweepArtifacts = () => artifacts.sweepPartials(86_400_000).catch((e: unknown) => log.warn({ err: safeError(e) }, 'artifact sweep failed'));
     void sweepArtifacts();
     setInterval(sweepArtifacts, 3_600_000).unref();
     log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+    // Values sealed under an older master key are re-sealed under MASTER_KEY, in the background.
+    const box = secretBoxOf(config);
+    if (box) {
+      void resealSecrets(database.db, box).then(
+        (r) => { if (r.resealed || r.unreadable) log.info(r, 'secrets re-sealed under the current master key'); },
+        (e: unknown) => log.warn({ err: safeError(e) }, 're-sealing secrets failed; the next start tries again'),
+      );
+    }
     if (config.CREATE_SCHEDULES) {
-      const scheduleClient = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
-      log.info({ schedule: await ensureDialTestSchedule(scheduleClient, config.TEMPORAL_TASK_QUEUE) }, 'dial-test schedule');
-      await scheduleClient.connection.close();
+      log.info({ schedule: await ensureDialTestSchedule(workerClient, config.TEMPORAL_TASK_QUEUE) }, 'dial-test schedule');
+      log.info({ schedule: await ensureReconcileSchedule(workerClient, config.TEMPORAL_TASK_QUEUE, { everyMinutes: config.RECONCILE_EVERY_MINUTES, graceMs: config.RECONCILE_GRACE_MINUTES * 60_000 }) }, 'reconcile schedule');
     }
   }
   if (config.RUN_API) {
     clientConnection = await connectWithRetry(() => Connection.connect({ address: config.TEMPORAL_ADDRESS }), `Temporal at ${config.TEMPORAL_ADDRESS}`, log);
-    const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+    const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, interceptors: clientTracing });
     const intake = createReviewIntake({ db: database.db, temporal, config, logger: log });
     const orders = createOrderService({ db: database.db, temporal, config, logger: log });
     const conformance = createConformanceIntake({ db: database.db, temporal, config, logger: log });
@@ -74,7 +92,7 @@ export async function run(config: Config) {
     }, log);
     stopIntake = async () => { await sweeps.stop(); await intake.drain(); };
     const app = createApp({ db: database.db, temporal, config, logger: log, intake });
-    server = await new Promise<Server>((resolve) => { const s = app.listen(config.PORT, config.HOST, () => resolve(s)); });
+    server = await listen(app, config.PORT, config.HOST);
     log.info(`API listening on http://${config.HOST}:${config.PORT} (docs at /docs)`);
   }
 
@@ -90,6 +108,7 @@ export async function run(config: Config) {
     if (worker?.getState() === 'RUNNING') worker.shutdown();
     await workerDone;
     await clientConnection?.close();
+    await workerClient?.connection.close();
     await nativeConnection?.close();
     await database.close();
   };

@@ -3,11 +3,13 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSo
 import type { Config } from './config';
 import type { Db } from './db/client';
 import { createActivities, type ActivityDeps } from './activities';
+import { workerTracing, WORKFLOW_TRACING_MODULE } from './observability/tracing';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
 /** Bundles the workflow code once; tests share one bundle across workers. */
-export const bundleWorkflows = (): Promise<WorkflowBundleWithSourceMap> => bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+export const bundleWorkflows = (): Promise<WorkflowBundleWithSourceMap> =>
+  bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger, workflowInterceptorModules: [WORKFLOW_TRACING_MODULE] });
 
 const quietBundlerLogger = {
   log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
@@ -31,6 +33,8 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     taskQueue: o.taskQueue,
     workflowBundle: o.workflowBundle ?? (await bundleWorkflows()),
     activities: createActivities(o),
+    // Traces of workflows and activities (observability/tracing.ts); no-ops while tracing is off.
+    ...workerTracing(),
     ...(o.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
   });
 }

@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { createNotifyActivities, createTransports, type Transports } from './notify';
@@ -6,6 +7,7 @@ import { createDialTestActivities } from './dial-tests';
 import { classifyFailures } from './failures';
 import { createProvisionActivities } from './provision';
 import { createReviewActivities } from './review';
+import { createReconcileActivities } from './reconcile';
 import { createStuckActivities } from './stuck';
 
 export interface ActivityDeps {
@@ -13,6 +15,8 @@ export interface ActivityDeps {
   config: Config;
   /** Injected by tests that want to observe or break delivery; defaults to SMTP and the SMS gateway. */
   transports?: Transports;
+  /** A Temporal client, for activities that ask about other workflows (the reconciliation). */
+  temporal?: Client;
 }
 
 /**
@@ -28,5 +32,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createConformanceActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
     ...createStuckActivities(deps),
+    ...createReconcileActivities(deps),
   });
 }

@@ -29,6 +29,10 @@ const templates: Record<string, (v: Vars) => { subject: string; body: string }> 
     subject: `Dial test failed for product ${str(v.productId)}`,
     body: `The marketplace's dial test of your production interface for product ${str(v.productId)} failed:\n${str(v.failures)}\nAfter 5 consecutive days with a failed dial test, trading in the product is frozen.`,
   }),
+  'dial.skipped': (v) => ({
+    subject: `Dial-test round ${str(v.roundId)}: products skipped on our side`,
+    body: `These products were not dialed because of a fault on the marketplace's side (nothing was counted against their sellers):\n${str(v.products)}`,
+  }),
   'dial.frozen': (v) => ({
     subject: `Trading in product ${str(v.productId)} is frozen`,
     body: `Dial tests of product ${str(v.productId)} failed on ${str(v.days)} consecutive days, so it is hidden and cannot be bought until an operator lifts the freeze.`,
@@ -40,6 +44,10 @@ const templates: Record<string, (v: Vars) => { subject: string; body: string }> 
   'conformance.failed': (v) => ({
     subject: `Conformance run ${str(v.runId)} of product ${str(v.productId)} found problems`,
     body: `The conformance run ${str(v.runId)} of your production interface for product ${str(v.productId)} failed these checks:\n${str(v.failures)}\nThe run's report shows the requests and replies behind each one.`,
+  }),
+  'reconcile.found': (v) => ({
+    subject: 'Reconciliation: processes whose workflow closed while their record is open',
+    body: `Started again: ${str(v.repaired) || 'none'}\nFor operators to decide (GET /v1/stuck-processes): ${str(v.flagged) || 'none'}`,
   }),
   'review.overdue': (v) => ({
     subject: `Review ${str(v.applicationId)} is overdue`,

@@ -7,12 +7,17 @@ import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
-import { authenticate } from './auth';
+import { createMetrics } from '../observability/metrics';
+import { httpSpans } from '../observability/tracing';
+import { createKeyStore, type KeyStore } from './auth';
 import { createHealth } from './health';
+import { declaredRoute, methodGate } from './edge';
+import { statesEveryConstraint } from './open-api-document';
 import { notFoundHandler, problemHandler } from './problem';
 import { createOrderService, type OrderService } from './order-service';
 import { createReviewService, type ReviewService } from './review-service';
 import type { ReviewIntake } from './review-intake';
+import { apiKeyRoutes } from './routes/api-keys';
 import { catalogRoutes } from './routes/catalog';
 import { conformanceRoutes } from './routes/conformance';
 import { dialTestRoutes } from './routes/dial-tests';
@@ -28,7 +33,7 @@ import { stuckProcessRoutes } from './routes/stuck-processes';
 
 /** `intake`: pass the process's one intake so main.ts can run its sweep and drain it on shutdown. */
 export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger; intake?: ReviewIntake }
-export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; config: Config; temporal: Client; reviews: ReviewService; orders: OrderService }
+export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; config: Config; temporal: Client; reviews: ReviewService; orders: OrderService; keys: KeyStore }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -54,12 +59,16 @@ export function createApp(deps: AppDeps) {
     customSuccessMessage: (req, res, ms) => `${req.method} ${req.url} ${res.statusCode} ${Math.round(ms)} ms`,
     customErrorMessage: (req, res, err) => `${req.method} ${req.url} ${res.statusCode}: ${err.message}`,
   }));
-  app.use(express.json({ limit: '256kb', type: ['application/json', 'application/*+json'] }));
+  app.use(httpSpans);
+  const metrics = createMetrics({ workerMetricsAddress: deps.config.WORKER_METRICS_ADDRESS });
+  app.use(metrics.record);
+  // No body parser here: each route reads its body after the key, the role and the media type were checked (api/route.ts).
 
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'API key: `mk_<id>_<secret>`' });
   const v1 = Router();
-  const ctx: RouteContext = { router: v1, registry, db: deps.db, config: deps.config, temporal: deps.temporal, reviews: createReviewService(deps), orders: createOrderService(deps) };
+  const keys = createKeyStore(deps.db, deps.config.API_KEY_CACHE_MS);
+  const ctx: RouteContext = { router: v1, registry, db: deps.db, config: deps.config, temporal: deps.temporal, reviews: createReviewService(deps), orders: createOrderService(deps), keys };
   merchantApplicationRoutes(ctx);
   reviewRoutes(ctx);
   merchantRoutes(ctx);
@@ -69,21 +78,25 @@ export function createApp(deps: AppDeps) {
   orderRoutes(ctx);
   openApiRoutes(ctx);
   dialTestRoutes(ctx);
+  apiKeyRoutes(ctx);
   ledgerRoutes(ctx);
   stuckProcessRoutes(ctx);
   conformanceRoutes(ctx);
 
-  const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  const document = statesEveryConstraint(new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: 'Marketplace back end', version: '0.1.0', description: 'Long-running marketplace processes on Temporal. Errors are application/problem+json (RFC 9457).' },
     servers: [{ url: '/' }],
-  });
+  }));
+  const declared = registry.definitions.flatMap((d) => (d.type === 'route' ? [declaredRoute(d.route.method, d.route.path.replace(/\{(\w+)\}/g, ':$1'))] : []));
   const health = createHealth(deps.db, deps.config);
   app.get('/healthz', async (_req, res) => { res.json(await health()); });
+  app.get('/metrics', metrics.serve);
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'Marketplace API' }));
   // Routes carry their full /v1 paths (they are also the OpenAPI paths); every one of them needs a key.
-  app.use('/v1', authenticate(deps.db));
+  app.use('/v1', keys.authenticate);
+  app.use(methodGate(declared));
   app.use(v1);
   app.use(notFoundHandler);
   app.use(problemHandler);

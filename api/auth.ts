@@ -19,11 +19,18 @@ const KEY_FORMAT = /^mk_([A-Z0-9]{12,32})_([A-Za-z0-9_-]{43})$/;
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
 export async function issueApiKey(db: Db, principalId: string, label?: string): Promise<string> {
+  return (await issueApiKeyWithId(db, principalId, label)).apiKey;
+}
+
+export async function issueApiKeyWithId(db: Db, principalId: string, label?: string): Promise<{ keyId: string; apiKey: string }> {
   const id = newId('K', 15);
   const secret = randomBytes(32).toString('base64url');
   await db.insert(apiKeys).values({ id, principalId, secretHash: hash(secret), label: label ?? null });
-  return `mk_${id}_${secret}`;
+  return { keyId: id, apiKey: `mk_${id}_${secret}` };
 }
+
+/** The key id of a presented key (`mk_<id>_<secret>`), for logs and revocation of one's own key. */
+export const keyIdOf = (apiKey: string) => apiKey.match(KEY_FORMAT)?.[1];
 
 export async function createPrincipal(db: Db, p: { role: Role; name: string; email?: string; phone?: string; merchantId?: string; supervisor?: boolean }) {
   const id = newId('P', 15);
@@ -33,17 +40,25 @@ export async function createPrincipal(db: Db, p: { role: Role; name: string; ema
 
 const unauthorized = (detail: string) => new Problem(401, 'Unauthorized', detail);
 
+export interface KeyStore {
+  authenticate: RequestHandler;
+  /** Forgets a key in this process at once (after the database says it is revoked). */
+  forget(keyId: string): void;
+}
+
 /**
  * Looks keys up in the database, remembering a verified key for `cacheMs` so a busy client does not
- * pay a query per request. The price: a revoked key keeps working for at most that long in this process.
+ * pay a query per request. A key revoked through this process stops at once (`forget`); other
+ * processes notice within `cacheMs` (API_KEY_CACHE_MS, 5 s by default).
  */
-export function authenticate(db: Db, cacheMs = 30_000): RequestHandler {
+export function createKeyStore(db: Db, cacheMs = 5_000): KeyStore {
   const cache = new Map<string, { secretHash: string; principal: Principal; until: number }>();
   const MAX_CACHED = 10_000;
-  return async (req, res, next) => {
+  const authenticate: RequestHandler = async (req, res, next) => {
     const header = req.get('authorization');
     if (!header) throw unauthorized('send an API key as Authorization: Bearer <key>');
-    const m = /^Bearer (\S+)$/.exec(header)?.[1]?.match(KEY_FORMAT);
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    const m = /^bearer +(\S+) *$/i.exec(header)?.[1]?.match(KEY_FORMAT);
     if (!m) throw unauthorized('malformed API key');
     const given = Buffer.from(hash(m[2]!), 'hex');
     let entry = cache.get(m[1]!);
@@ -62,6 +77,7 @@ export function authenticate(db: Db, cacheMs = 30_000): RequestHandler {
     res.locals.principalId = entry.principal.id;
     next();
   };
+  return { authenticate, forget: (keyId) => { cache.delete(keyId); } };
 }
 
 export function principalOf(req: { principal?: Principal }): Principal {

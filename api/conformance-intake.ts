@@ -12,6 +12,7 @@ import { PROVISION_SA } from '../workflows/saas-provision-messages';
 import { SA } from '../workflows/merchant-review-messages';
 import { sellerConformanceWorkflowId, type ConformanceInput } from '../workflows/seller-conformance-messages';
 import { conflict } from './problem';
+import { withTemporalDeadline } from './updates';
 
 type Run = typeof conformanceRuns.$inferSelect;
 type Product = typeof products.$inferSelect;
@@ -24,12 +25,12 @@ export function createConformanceIntake({ db, temporal, config, logger }: { db: 
   async function start(run: Run) {
     const input: ConformanceInput = { runId: run.id, productId: run.productId, merchantId: run.merchantId, ...run.options };
     try {
-      await temporal.workflow.start('sellerConformance', {
+      await withTemporalDeadline(temporal, () => temporal.workflow.start('sellerConformance', {
         workflowId: sellerConformanceWorkflowId(run.id), taskQueue: config.TEMPORAL_TASK_QUEUE, args: [input],
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING, workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         staticSummary: `Seller conformance run ${run.id} of product ${run.productId}`,
         typedSearchAttributes: [{ key: PROVISION_SA.productId, value: run.productId }, { key: SA.merchantId, value: run.merchantId }],
-      });
+      }));
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
     }

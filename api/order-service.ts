@@ -1,6 +1,6 @@
+import { safeError } from '../observability/safe-error';
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
@@ -8,30 +8,30 @@ import { isUniqueViolation } from '../db/errors';
 import { markStarted, notStarted, SWEEP_GRACE_MS } from '../db/workflow-started';
 import { balanceOf, charge } from '../db/ledger';
 import { orderLines, orders, products, skus } from '../db/schema';
-import { idFromKey, newId } from '../domain/ids';
+import { newId } from '../domain/ids';
 import { shanghaiDate } from '../domain/working-days';
-import { saasProvisionWorkflowId, PROVISION_SA, type ProvisionInput } from '../workflows/saas-provision-messages';
-import { SA } from '../workflows/merchant-review-messages';
+import { provisionStartOptions } from '../workflows/saas-provision-messages';
 import { Problem } from './problem';
 import { withTemporalDeadline } from './updates';
 
 type Order = typeof orders.$inferSelect;
 type Line = typeof orderLines.$inferSelect;
 
-/** `CS` + yyMMddHHmm (Asia/Shanghai) + 5 random characters, like the marketplace's `CS2211181819B4LVS`. */
+/**
+ * `CS` + yyMMddHHmm (Asia/Shanghai) + 8 random characters, in the marketplace's form (`CS2211181819B4LVS` has 5).
+ * 32^8 ids a minute make a collision rare, and a collision only costs a retry with a new id: the
+ * Idempotency-Key has its own unique index, so an id is never derived from it.
+ */
+export const ORDER_ID = /^CS\d{10}[0-9A-Z]{8}$/;
 function orderId(now: Date, random: string): string {
   const local = new Date(now.getTime() + 8 * 3_600_000).toISOString();
-  return `CS${shanghaiDate(now).slice(2).replace(/-/g, '')}${local.slice(11, 13)}${local.slice(14, 16)}${random.slice(-5)}`;
+  return `CS${shanghaiDate(now).slice(2).replace(/-/g, '')}${local.slice(11, 13)}${local.slice(14, 16)}${random}`;
 }
+const constraintOf = (e: unknown) => (e as { cause?: { constraint?: string } })?.cause?.constraint ?? (e as { constraint?: string })?.constraint;
+const ID_ATTEMPTS = 5;
 
-export function createOrderService({ db, temporal, config, logger }: { db: Db; temporal: Client; config: Config; logger?: Logger | undefined }) {
-  const provisionInput = (line: Line): ProvisionInput => ({
-    orderLineId: line.id, merchantId: line.merchantId, productId: line.productId,
-    retryIntervalMs: config.PROVISION_RETRY_INTERVAL_MS, retryWindowMs: config.PROVISION_RETRY_WINDOW_MS,
-    pollIntervalMs: config.PROVISION_POLL_INTERVAL_MS, pollWindowMs: config.PROVISION_POLL_WINDOW_MS,
-    idleAction: config.PROVISION_IDLE_ACTION, idleMs: config.PROVISION_IDLE_MS,
-  });
-
+/** `randomSuffix`: tests force collisions with it. */
+export function createOrderService({ db, temporal, config, logger, randomSuffix = () => newId('', 8) }: { db: Db; temporal: Client; config: Config; logger?: Logger | undefined; randomSuffix?: () => string }) {
   /**
    * Starts provisioning for every SaaS line still processing, and records each start; safe to call
    * again (USE_EXISTING). Lines whose start failed are found by `sweep` (decision 008).
@@ -40,14 +40,8 @@ export function createOrderService({ db, temporal, config, logger }: { db: Db; t
     const saas = lines.length ? await db.select({ id: products.id }).from(products).where(and(inArray(products.id, lines.map((l) => l.productId)), eq(products.deliveryType, 'saas'))) : [];
     const saasIds = new Set(saas.map((p) => p.id));
     for (const line of lines.filter((l) => l.status === 'processing' && saasIds.has(l.productId))) {
-      await withTemporalDeadline(temporal, () => temporal.workflow.start('saasProvision', {
-        workflowId: saasProvisionWorkflowId(line.id), taskQueue: config.TEMPORAL_TASK_QUEUE, args: [provisionInput(line)],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING, workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        staticSummary: `SaaS provisioning of order line ${line.id}`,
-        typedSearchAttributes: [
-          { key: PROVISION_SA.status, value: 'calling' }, { key: PROVISION_SA.productId, value: line.productId }, { key: SA.merchantId, value: line.merchantId },
-        ],
-      })).catch((e: Error) => { if (e.name !== 'WorkflowExecutionAlreadyStartedError') throw e; });
+      await withTemporalDeadline(temporal, () => temporal.workflow.start('saasProvision', provisionStartOptions(line, config)))
+        .catch((e: Error) => { if (e.name !== 'WorkflowExecutionAlreadyStartedError') throw e; });
       await markStarted(db, orderLines, line.id, new Date());
     }
   }
@@ -91,35 +85,40 @@ export function createOrderService({ db, temporal, config, logger }: { db: Db; t
       if (errors.length) throw new Problem(422, 'Unprocessable Content', 'some items cannot be ordered', errors);
 
       const now = new Date();
-      const id = idempotencyKey ? orderId(now, idFromKey('', buyerId, idempotencyKey)) : orderId(now, newId('', 8));
       const total = items.reduce((sum, it) => sum + byId.get(it.skuId)!.sku.priceCents, 0);
-      let placed: { order: Order; lines: Line[] };
-      try {
-        placed = await db.transaction(async (tx) => {
-          // The order row first: a concurrent request with the same Idempotency-Key waits on its unique key
-          // and then fails, instead of seeing the balance already spent and answering 402.
-          const [order] = await tx.insert(orders).values({ id, buyerPrincipalId: buyerId, idempotencyKey: idempotencyKey ?? null, status: 'processing', totalCents: total, createdAt: now, updatedAt: now }).returning();
-          // The buyer's account row stays locked to this transaction: a concurrent order waits, then sees what is left.
-          if (await balanceOf(tx, buyerId, { lock: true }) < total) throw new Problem(402, 'Payment Required', `the account balance does not cover ${(total / 100).toFixed(2)}`);
-          const lines = await tx.insert(orderLines).values(items.map((it, i) => {
-            const w = byId.get(it.skuId)!;
-            return { id: `${id}-${String(i + 1).padStart(6, '0')}`, orderId: id, productId: w.product.id, skuId: w.sku.id, merchantId: w.product.merchantId, status: 'processing' as const, priceCents: w.sku.priceCents };
-          })).returning();
-          // One charge per line: each is settled to its seller, or refunded, on its own.
-          for (const l of lines) {
-            await charge(tx, { orderLineId: l.id, orderId: id, buyerId, merchantId: l.merchantId, productId: l.productId, amountCents: l.priceCents, sale: 'new', memo: 'order', at: now });
-          }
-          return { order: order!, lines };
-        });
-      } catch (e) {
-        // The same Idempotency-Key twice at once: the second transaction lost the race and charged nothing.
-        const winner = isUniqueViolation(e) ? await replay() : undefined;
-        if (winner) return winner;
-        throw e;
+      let placed: { order: Order; lines: Line[] } | undefined;
+      let id = '';
+      for (let attempt = 1; !placed; attempt++) {
+        id = orderId(now, randomSuffix());
+        try {
+          placed = await db.transaction(async (tx) => {
+            // The order row first: a concurrent request with the same Idempotency-Key waits on its unique key
+            // and then fails, instead of seeing the balance already spent and answering 402.
+            const [order] = await tx.insert(orders).values({ id, buyerPrincipalId: buyerId, idempotencyKey: idempotencyKey ?? null, status: 'processing', totalCents: total, createdAt: now, updatedAt: now }).returning();
+            // The buyer's account row stays locked to this transaction: a concurrent order waits, then sees what is left.
+            if (await balanceOf(tx, buyerId, { lock: true }) < total) throw new Problem(402, 'Payment Required', `the account balance does not cover ${(total / 100).toFixed(2)}`);
+            const lines = await tx.insert(orderLines).values(items.map((it, i) => {
+              const w = byId.get(it.skuId)!;
+              return { id: `${id}-${String(i + 1).padStart(6, '0')}`, orderId: id, productId: w.product.id, skuId: w.sku.id, merchantId: w.product.merchantId, status: 'processing' as const, priceCents: w.sku.priceCents };
+            })).returning();
+            // One charge per line: each is settled to its seller, or refunded, on its own.
+            for (const l of lines) {
+              await charge(tx, { orderLineId: l.id, orderId: id, buyerId, merchantId: l.merchantId, productId: l.productId, amountCents: l.priceCents, sale: 'new', memo: 'order', at: now });
+            }
+            return { order: order!, lines };
+          });
+        } catch (e) {
+          // Another order took this id in this minute: nothing was written, try another.
+          if (isUniqueViolation(e) && constraintOf(e) === 'orders_pkey' && attempt < ID_ATTEMPTS) continue;
+          // The same Idempotency-Key twice at once: the second transaction lost the race and charged nothing.
+          const winner = isUniqueViolation(e) ? await replay() : undefined;
+          if (winner) return winner;
+          throw e;
+        }
       }
       // The order is paid and committed: if Temporal cannot take the starts now, the sweep makes them later.
       await startProvisioning(placed.lines).catch((e: unknown) =>
-        logger?.warn({ orderId: id, err: (e as Error).message }, 'provisioning not started; the orders sweep will start it'));
+        logger?.warn({ orderId: id, err: safeError(e) }, 'provisioning not started; the orders sweep will start it'));
       return { ...placed, created: true };
     },
   };

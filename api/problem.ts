@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ZodError } from 'zod';
+import { safeError } from '../observability/safe-error';
 import { OurFault } from '../seller-client/faults';
 import { isTransientDbError } from '../db/errors';
 import { isTemporalUnavailable } from './temporal-errors';
@@ -32,13 +33,26 @@ export function validationProblem(where: 'body' | 'query' | 'path' | 'header', e
   return new Problem(400, 'Bad Request', `invalid ${where}`, errors);
 }
 
+/** Every error carries the request id (also in X-Request-Id) so a caller can name it to operators. */
 function send(res: Parameters<RequestHandler>[1], p: Problem, instance: string) {
   if (p.retryAfter !== undefined) res.setHeader('Retry-After', String(p.retryAfter));
+  const requestId = res.getHeader('x-request-id');
   res.status(p.status).type('application/problem+json').json({
     type: 'about:blank', title: p.title, status: p.status, detail: p.detail, instance,
+    ...(typeof requestId === 'string' ? { requestId } : {}),
     ...(p.errors ? { errors: p.errors } : {}),
   });
 }
+
+/** body-parser's refusals, by its error type. */
+const BODY_ERRORS: Record<string, [number, string, string]> = {
+  'entity.parse.failed': [400, 'Bad Request', 'the body is not valid JSON'],
+  'entity.too.large': [413, 'Content Too Large', 'the body is larger than the API reads'],
+  'encoding.unsupported': [415, 'Unsupported Media Type', 'unsupported Content-Encoding'],
+  'charset.unsupported': [415, 'Unsupported Media Type', 'unsupported charset; send UTF-8'],
+  'request.aborted': [400, 'Bad Request', 'the request was aborted'],
+  'request.size.invalid': [400, 'Bad Request', 'the body length does not match Content-Length'],
+};
 
 export const notFoundHandler: RequestHandler = (req, res) => send(res, new Problem(404, 'Not Found', `no route ${req.method} ${req.path}`), req.originalUrl);
 
@@ -49,12 +63,14 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
     req.log?.error({ reason: err.reason }, err.message);
     return send(res, new Problem(503, 'Service Unavailable', `the marketplace cannot call the seller now (${err.reason}); the request id names it in the logs`), req.originalUrl);
   }
-  // body-parser's errors: malformed JSON, too large, wrong charset.
+  const known = BODY_ERRORS[err?.type as string];
+  if (known) return send(res, new Problem(...known), req.originalUrl);
+  // Other client errors from express itself, e.g. a path that does not decode.
   const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
-  if (status < 500) return send(res, new Problem(status, status === 413 ? 'Payload Too Large' : 'Bad Request', String(err.message ?? err)), req.originalUrl);
+  if (status < 500) return send(res, new Problem(status, 'Bad Request', 'the request could not be read'), req.originalUrl);
   // A database or Temporal that is away is not a bug: the client may try again shortly.
   if (isTransientDbError(err)) return send(res, unavailable('the database is unavailable; try again shortly'), req.originalUrl);
   if (isTemporalUnavailable(err)) return send(res, unavailable('the process engine is unavailable; try again shortly'), req.originalUrl);
-  req.log?.error({ err }, 'unhandled error');
+  req.log?.error({ err: safeError(err) }, 'unhandled error');
   send(res, new Problem(500, 'Internal Server Error', 'an unexpected error occurred; the request id names it in the logs'), req.originalUrl);
 };

@@ -1,3 +1,4 @@
+import { safeError } from '../observability/safe-error';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { asc } from 'drizzle-orm';
@@ -17,7 +18,7 @@ export function reviewStartOptions(app: StartFields, config: Config) {
   const input: MerchantReviewInput = {
     applicationId: app.id, kind: app.kind, ...(app.merchantId ? { merchantId: app.merchantId } : {}),
     workingDays: config.REVIEW_WORKING_DAYS, resubmitWindowDays: config.RESUBMIT_WINDOW_DAYS,
-    openedAt: app.openedAt.getTime(),
+    openedAt: app.openedAt.toISOString(),
   };
   return {
     workflowId: app.workflowId, taskQueue: config.TEMPORAL_TASK_QUEUE, args: [input] as [MerchantReviewInput],
@@ -59,7 +60,7 @@ export function createReviewIntake({ db, temporal, config, logger }: { db: Db; t
     // setImmediate: the caller's answer goes out before this write is even built.
     const p: Promise<void> = new Promise<void>((r) => setImmediate(r)).then(() => mark(app.id, at)).then(
       () => undefined,
-      (e: unknown) => logger?.warn({ applicationId: app.id, err: (e as Error).message }, 'workflow start not recorded; the sweep records it'),
+      (e: unknown) => logger?.warn({ applicationId: app.id, err: safeError(e) }, 'workflow start not recorded; the sweep records it'),
     ).finally(() => marking.delete(p));
     marking.add(p);
     return at;

@@ -1,3 +1,4 @@
+import { safeError } from '../observability/safe-error';
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
@@ -45,7 +46,7 @@ export function createReviewService({ db, temporal, config, logger, intake = cre
   async function ensureRunning(app: Application, opts: { markLater?: boolean } = {}): Promise<Date | null> {
     if (app.status !== 'pending' && app.status !== 'rejected') return app.workflowStartedAt;
     return intake.start(app, opts).catch((e: unknown) => {
-      logger?.warn({ applicationId: app.id, err: (e as Error).message }, 'review workflow not started; the intake sweep will start it');
+      logger?.warn({ applicationId: app.id, err: safeError(e) }, 'review workflow not started; the intake sweep will start it');
       return app.workflowStartedAt;
     });
   }

@@ -1,7 +1,8 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { z, type ZodType } from 'zod';
 import { requireRole, type Principal, type Role } from './auth';
+import { jsonBody, refuseUnstorable } from './edge';
 import { validationProblem } from './problem';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
@@ -27,6 +28,7 @@ export interface RouteSpec<P extends ZodType | undefined, Q extends ZodType | un
 
 const problemSchema = z.object({
   type: z.string(), title: z.string(), status: z.number().int(), detail: z.string().optional(), instance: z.string().optional(),
+  requestId: z.string().optional().describe('the request id, as in the X-Request-Id header'),
   errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 }).meta({ id: 'Problem' });
 
@@ -36,16 +38,24 @@ const parse = <T extends ZodType>(where: 'body' | 'query' | 'path' | 'header', s
   return r.data;
 };
 
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input', 401: 'Missing or bad API key', 403: 'Role not allowed', 413: 'Body too large', 415: 'Body is not application/json',
+  503: 'A service the API needs is not available now',
+};
+
 /**
  * One declaration per endpoint: the same zod schemas validate the request and generate the OpenAPI
- * document, so the two cannot drift apart. Order per request: role first, then input, then the handler.
+ * document, so the two cannot drift apart. Order per request (the API key was checked before the
+ * route, api/app.ts): role, then the media type and the body (read only now), then every input's
+ * characters, then its schema, then the handler.
  */
 export function defineRoute<P extends ZodType | undefined, Q extends ZodType | undefined, B extends ZodType | undefined>(
   router: Router, registry: OpenAPIRegistry, spec: RouteSpec<P, Q, B>,
 ) {
-  const problems = Object.fromEntries(
-    [400, ...(spec.roles === 'public' ? [] : [401, 403])].map((s) => [s, { description: s === 400 ? 'Invalid input' : s === 401 ? 'Missing or bad API key' : 'Role not allowed', content: { 'application/problem+json': { schema: problemSchema } } }]),
-  );
+  // A body that may be empty ({} is valid) may also be left out.
+  const bodyRequired = spec.body ? !spec.body.safeParse({}).success : false;
+  const statuses = [400, ...(spec.roles === 'public' ? [] : [401, 403]), ...(spec.body ? [413, 415] : []), 503];
+  const problems = Object.fromEntries(statuses.map((s) => [s, { description: ERROR_DESCRIPTIONS[s]!, content: { 'application/problem+json': { schema: problemSchema } } }]));
   registry.registerPath({
     method: spec.method,
     path: spec.path.replace(/:(\w+)/g, '{$1}'),
@@ -57,7 +67,7 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
       ...(spec.params ? { params: spec.params as unknown as z.ZodObject } : {}),
       ...(spec.query ? { query: spec.query as unknown as z.ZodObject } : {}),
       ...(spec.headers ? { headers: spec.headers } : {}),
-      ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: true } } : {}),
+      ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: bodyRequired } } : {}),
     },
     responses: {
       ...problems,
@@ -68,12 +78,18 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
     },
   });
 
-  router[spec.method](spec.path, async (req: Request, res: Response) => {
-    const principal = spec.roles === 'public' ? (undefined as unknown as Principal) : requireRole(req, ...spec.roles);
+  const role: RequestHandler = (req, _res, next) => {
+    if (spec.roles !== 'public') requireRole(req, ...spec.roles);
+    next();
+  };
+  router[spec.method](spec.path, role, ...(spec.body ? [jsonBody(bodyRequired)] : []), async (req: Request, res: Response) => {
+    const principal = req.principal as Principal;
+    const headers = spec.headers ? Object.fromEntries(Object.keys(spec.headers.shape).map((h) => [h, req.headers[h]])) : {};
+    refuseUnstorable({ path: req.params, query: req.query, header: headers, ...(spec.body ? { body: req.body } : {}) });
     if (spec.headers) parse('header', spec.headers, req.headers);
     const params = (spec.params ? parse('path', spec.params, req.params) : undefined) as Infer<P>;
     const query = (spec.query ? parse('query', spec.query, req.query) : undefined) as Infer<Q>;
-    const body = (spec.body ? parse('body', spec.body, req.body ?? {}) : undefined) as Infer<B>;
+    const body = (spec.body ? parse('body', spec.body, req.body) : undefined) as Infer<B>;
     const out = await spec.handler({ req, res, principal, params, query, body });
     res.status(out.status ?? 200).json(out.body);
   });

@@ -1,3 +1,4 @@
+import { safeError } from '../observability/safe-error';
 import type { Logger } from 'pino';
 
 /**
@@ -11,7 +12,7 @@ export function runSweeps(seconds: number, sweeps: Record<string, () => Promise<
   const tick = () => {
     current = Promise.all(Object.entries(sweeps).map(([what, sweep]) => sweep().then(
       (n) => { if (n) logger?.info({ started: n }, `intake sweep started the workflows of ${what}`); },
-      (e: unknown) => logger?.warn({ err: (e as Error).message }, `intake sweep of ${what} failed; it runs again`),
+      (e: unknown) => logger?.warn({ err: safeError(e) }, `intake sweep of ${what} failed; it runs again`),
     ))).finally(() => { if (timer) timer = setTimeout(tick, seconds * 1000); });
   };
   timer = setTimeout(tick, 0);

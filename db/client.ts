@@ -26,16 +26,22 @@ export async function openDatabase(opts: { url?: string; pgliteDir?: string; poo
     const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5_000 });
     // An idle client that loses its server must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
+    // Nor may a client that is checked out when the server goes (between two statements of a transaction):
+    // without a listener its 'error' event ends the process. Its statement fails, and the pool drops it.
+    pool.on('connect', (c) => { c.on('error', () => undefined); });
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     // API and worker may start together: the advisory lock makes the second wait, then find nothing to do.
-    const client = await pool.connect();
+    const client = await pool.connect().catch(async (e: unknown) => { await pool.end(); throw e; });
     try {
       await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
       await migratePg(drizzlePg(client, { schema }), { migrationsFolder });
-    } finally {
-      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-      client.release();
+    } catch (e) {
+      client.release(true);
+      await pool.end();
+      throw e;
     }
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    client.release();
     return { db, kind: 'postgres', close: () => pool.end() };
   }
   const { PGlite } = await import('@electric-sql/pglite');

@@ -162,6 +162,10 @@ export const products = pgTable('products', {
   /** SaaS only: the seller's production interface address and its access key, encrypted with the master key. */
   productionUrl: text('production_url'),
   accessKeyEnc: text('access_key_enc'),
+  /** Set by operators: a reply without a Body-Sign is refused (a wrong one always is). */
+  requireBodySign: boolean('require_body_sign').notNull().default(false),
+  /** Whether the latest 200 reply carried a valid Body-Sign; null before the first. */
+  repliesSigned: boolean('replies_signed'),
   /** The marketplace's commission on this product's sales, in basis points (1000 = 10%). */
   commissionRateBp: integer('commission_rate_bp').notNull().default(1000),
   /** The latest conformance run that passed, shown to operators when they put the product on sale. */

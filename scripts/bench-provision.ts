@@ -20,7 +20,7 @@ import { startReferenceSeller, type ReferenceSeller } from '../seller/server';
 import { createWorker } from '../worker';
 import { saasProvisionWorkflowId } from '../workflows/saas-provision-messages';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { seedSaasProduct, TEST_MASTER_KEY } from '../tests/support/catalog';
+import { seedSaasProduct, LOOPBACK_SELLERS, TEST_MASTER_KEY } from '../tests/support/catalog';
 import { freshDatabase, TEST_DATABASE_URL } from '../tests/support/db';
 import { TEMPORAL_CLI } from './dev-server';
 
@@ -109,7 +109,7 @@ try {
   const seller: ReferenceSeller = await startReferenceSeller({ accessKey, port: 0, mode: 'sync' });
   onTeardown('seller.close', () => seller.close());
 
-  const config = loadConfig({ MASTER_KEY: TEST_MASTER_KEY, TEMPORAL_TASK_QUEUE: `bench-${newId('', 6)}`, LOG_LEVEL: 'silent' });
+  const config = loadConfig({ MASTER_KEY: TEST_MASTER_KEY, ...LOOPBACK_SELLERS, TEMPORAL_TASK_QUEUE: `bench-${newId('', 6)}`, LOG_LEVEL: 'silent' });
   const worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, db: database.db, config });
   const workerStopped = runWorker('worker', worker);
   // The baseline workflow lives in its own bundle on its own task queue, beside the real worker in this process.

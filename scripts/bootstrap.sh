@@ -48,6 +48,8 @@ fi
 
 # moto (S3 on loopback) and ClamAV for the image-asset scan.
 bash scripts/scan-tools.sh
+# schemathesis, the API fuzzer the tests run (tests/integration/fuzz.test.ts).
+bash scripts/fuzz-tools.sh
 
 if [ "${1:-}" = "--postgres" ]; then
   bash scripts/test-postgres.sh

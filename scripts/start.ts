@@ -28,6 +28,10 @@ if (!process.env.MASTER_KEY) {
   process.env.MASTER_KEY = readFileSync(`${DATA}/master.key`, 'utf8').trim();
 }
 
+// The reference seller is http://127.0.0.1:4000: allowed here, refused in production (seller-client/address-guard.ts).
+process.env.SELLER_ALLOW_HTTP ||= 'true';
+process.env.SELLER_ALLOW_PRIVATE ||= 'true';
+
 let config;
 let sellerPort: number;
 let uiPort: number;

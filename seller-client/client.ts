@@ -1,11 +1,14 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Context } from '@temporalio/activity';
 import { eq } from 'drizzle-orm';
 import { z, type ZodType } from 'zod';
-import type { Config } from '../config';
+import { secretBoxOf, type Config } from '../config';
 import type { Db } from '../db/client';
 import { interfaceMessages, products } from '../db/schema';
 import { signRequest, verifyBodySign, type SignedRequest } from '../domain/saas-signing';
-import { createSecretBox } from '../domain/secret-box';
+import { AddressRefused, guardedLookup, refuseAddress, refuseUrl, type Lookup, type OutboundPolicy } from './address-guard';
+import { inSpan } from '../observability/tracing';
 import { OurFault, type SellerFault } from './faults';
 import { maskSecrets, maskSecretsInText } from './mask';
 
@@ -66,7 +69,12 @@ export function defaultJudge(r: SellerReply<BaseReply>): Judgement {
  * interface message with credentials masked. The seller's faults come back as values; our own
  * (no master key, a key that does not decrypt, a missing product) are thrown as OurFault.
  */
-export function createSellerClient({ db, config }: { db: Db; config: Config }) {
+export const outboundPolicy = (config: Pick<Config, 'SELLER_ALLOW_HTTP' | 'SELLER_ALLOW_PRIVATE'>): OutboundPolicy =>
+  ({ allowHttp: config.SELLER_ALLOW_HTTP, allowPrivate: config.SELLER_ALLOW_PRIVATE });
+
+/** `lookup`: tests stand in for DNS (a name that resolves to a private address at call time). */
+export function createSellerClient({ db, config, lookup }: { db: Db; config: Config; lookup?: Lookup }) {
+  const guard = { policy: outboundPolicy(config), ...(lookup ? { lookup } : {}) };
   async function endpoint(productId: string) {
     const [product] = await db.select().from(products).where(eq(products.id, productId));
     if (!product) throw new OurFault('product-missing', `product ${productId} not found`);
@@ -74,7 +82,7 @@ export function createSellerClient({ db, config }: { db: Db; config: Config }) {
     if (!config.MASTER_KEY) throw new OurFault('master-key-missing', 'MASTER_KEY is not configured');
     let accessKey: string;
     try {
-      accessKey = createSecretBox(config.MASTER_KEY).open(product.accessKeyEnc);
+      accessKey = secretBoxOf(config)!.open(product.accessKeyEnc);
     } catch {
       throw new OurFault('decrypt-failed', `the access key of product ${productId} does not decrypt with the configured master key`);
     }
@@ -85,7 +93,20 @@ export function createSellerClient({ db, config }: { db: Db; config: Config }) {
     const { product, url, accessKey } = await endpoint(c.productId);
     const request = { activity: c.activity, ...c.body };
     const timeoutMs = c.timeoutMs ?? config.SELLER_CALL_TIMEOUT_MS;
-    const { reply, stored } = await post(url, accessKey, request, (c.reply ?? baseReply) as ZodType<T>, timeoutMs);
+    // One span per seller call, in the trace of the request or workflow that made it.
+    const { reply, stored } = await inSpan(`seller ${c.activity}`, { 'seller.product_id': product.id, 'seller.activity': c.activity }, async (span) => {
+      const r = await post(url, accessKey, request, (c.reply ?? baseReply) as ZodType<T>, timeoutMs, guard, product.requireBodySign);
+      if (r.reply.httpStatus) span.setAttribute('http.response.status_code', r.reply.httpStatus);
+      if (r.reply.fault) span.setAttribute('seller.fault', r.reply.fault.kind);
+      return r;
+    });
+    const result = (judged: Judgement) => ({ ...reply, outcome: judged.outcome, error: judged.error ?? null, product: { id: product.id, merchantId: product.merchantId } });
+    // Nothing was sent and nothing came back: there is no message to keep.
+    if (reply.fault?.kind === 'address-refused') return result({ outcome: 'retryable', error: reply.fault.message });
+    // Operators see which products sign their replies (the latest 200 answer tells).
+    if (reply.httpStatus === 200 && reply.fault?.kind !== 'bad-body-sign' && product.repliesSigned !== reply.signed) {
+      await db.update(products).set({ repliesSigned: reply.signed }).where(eq(products.id, product.id));
+    }
     const judged = (c.judge ?? (defaultJudge as (r: SellerReply<T>) => Judgement))(reply);
     await db.insert(interfaceMessages).values({
       dedupeKey: c.record.dedupeKey, orderLineId: c.record.orderLineId ?? null, productId: product.id, merchantId: product.merchantId,
@@ -93,7 +114,7 @@ export function createSellerClient({ db, config }: { db: Db; config: Config }) {
       resultCode: reply.resultCode ?? null, outcome: judged.outcome, error: judged.error ?? null, latencyMs: reply.latencyMs, at: c.record.at ?? new Date(),
     }).onConflictDoNothing();
     logCall(c, reply, judged);
-    return { ...reply, outcome: judged.outcome, error: judged.error ?? null, product: { id: product.id, merchantId: product.merchantId } };
+    return result(judged);
   }
 
   return { call, endpoint };
@@ -119,30 +140,57 @@ export interface RawReply { httpStatus?: number; contentType?: string; bodySign?
  * came back, judging nothing. `call` uses it for every signed call; the conformance kit uses it to
  * send deliberately broken ones (forged signature, stale timestamp, replayed nonce, tampered body).
  */
-export async function sendSigned(url: string, req: { payload: string; query: Partial<SignedRequest['query']> }, timeoutMs: number): Promise<RawReply> {
+export async function sendSigned(url: string, req: { payload: string; query: Partial<SignedRequest['query']> }, timeoutMs: number, guard?: { policy: OutboundPolicy; lookup?: Lookup }): Promise<RawReply> {
   const target = new URL(url);
   for (const [k, v] of Object.entries(req.query)) if (v !== undefined) target.searchParams.set(k, v);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  let httpStatus: number | undefined;
-  try {
-    const res = await fetch(target, {
-      method: 'POST', headers: { 'content-type': 'application/json;charset=utf-8' }, body: req.payload,
-      signal: AbortSignal.timeout(timeoutMs), redirect: 'error',
+  const refusedUrl = guard && refuseUrl(url, guard.policy);
+  if (refusedUrl) return { latencyMs: 0, fault: { kind: 'address-refused', message: `address refused: ${refusedUrl}` } };
+  const body = Buffer.from(req.payload, 'utf8');
+  return new Promise<RawReply>((resolve) => {
+    let httpStatus: number | undefined;
+    const fail = (e: unknown) => resolve({ latencyMs: elapsed(), httpStatus, fault: transportFault(e, timeoutMs) });
+    const request = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, {
+      method: 'POST', agent: false, signal: AbortSignal.timeout(timeoutMs),
+      headers: { 'content-type': 'application/json;charset=utf-8', 'content-length': body.length },
+      ...(guard ? { lookup: guardedLookup(guard.policy, guard.lookup) as never } : {}),
+    }, (res) => {
+      httpStatus = res.statusCode;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        if (size < MAX_REPLY_BYTES) chunks.push(c);
+        size += c.length;
+        // A seller cannot fill our memory: the rest is not read.
+        if (size >= MAX_REPLY_BYTES) res.destroy();
+      });
+      const done = () => {
+        const text = Buffer.concat(chunks).subarray(0, MAX_REPLY_BYTES).toString('utf8');
+        const contentType = res.headers['content-type'];
+        const bodySign = res.headers['body-sign'];
+        resolve({ httpStatus, body: text, latencyMs: elapsed(), ...(contentType ? { contentType } : {}), ...(typeof bodySign === 'string' ? { bodySign } : {}) });
+      };
+      res.on('end', done);
+      res.on('close', () => { if (size >= MAX_REPLY_BYTES) done(); });
+      res.on('error', fail);
     });
-    httpStatus = res.status;
-    const contentType = res.headers.get('content-type');
-    const bodySign = res.headers.get('body-sign');
-    const body = await readCapped(res, MAX_REPLY_BYTES);
-    return { httpStatus, body, latencyMs: elapsed(), ...(contentType ? { contentType } : {}), ...(bodySign ? { bodySign } : {}) };
-  } catch (e) {
-    return { latencyMs: elapsed(), httpStatus, fault: transportFault(e, timeoutMs) };
-  }
+    // The address actually connected to, checked again: what the name resolved to is what we talk to.
+    if (guard) {
+      request.on('socket', (socket) => socket.once('connect', () => {
+        const refused = socket.remoteAddress ? refuseAddress(socket.remoteAddress, guard.policy) : 'no remote address';
+        if (refused) request.destroy(new AddressRefused(refused));
+      }));
+    }
+    request.on('error', fail);
+    request.end(body);
+  });
 }
 
 /** The signed POST itself; `stored` is the reply as it may be kept (masked, bounded). */
-async function post<T>(url: string, accessKey: string, request: Record<string, string>, schema: ZodType<T>, timeoutMs: number): Promise<{ reply: SellerReply<T>; stored: string | null }> {
-  const sent = await sendSigned(url, signRequest(accessKey, request, Date.now()), timeoutMs);
+async function post<T>(url: string, accessKey: string, request: Record<string, string>, schema: ZodType<T>, timeoutMs: number,
+  guard: { policy: OutboundPolicy; lookup?: Lookup }, requireSign: boolean): Promise<{ reply: SellerReply<T>; stored: string | null }> {
+  const sent = await sendSigned(url, signRequest(accessKey, request, Date.now()), timeoutMs, guard);
   const { latencyMs, httpStatus } = sent;
   if (sent.fault || sent.body === undefined) return { reply: { latencyMs, httpStatus, fault: sent.fault!, signed: false }, stored: null };
   const raw = sent.body;
@@ -155,6 +203,7 @@ async function post<T>(url: string, accessKey: string, request: Record<string, s
   if (httpStatus !== 200) return { reply: { ...base, fault: { kind: 'http-status', status: httpStatus!, message: `HTTP ${httpStatus}` } }, stored };
   if (sign && !verifyBodySign(accessKey, raw, sign)) return { reply: { ...base, fault: { kind: 'bad-body-sign', message: 'the Body-Sign header does not match the body' } }, stored };
   const signed = !!sign;
+  if (!signed && requireSign) return { reply: { ...base, fault: { kind: 'unsigned', message: 'the product requires a Body-Sign and the reply has none' } }, stored };
   if (!parsed) return { reply: { ...base, signed, fault: { kind: 'unparseable', message: 'unparseable response body' } }, stored };
   const valid = schema.safeParse(json);
   const resultCode = typeof (json as { resultCode?: unknown })?.resultCode === 'string' ? (json as { resultCode: string }).resultCode : undefined;
@@ -165,26 +214,11 @@ async function post<T>(url: string, accessKey: string, request: Record<string, s
   return { reply: { ...base, signed, data: valid.data, resultCode: (valid.data as BaseReply).resultCode }, stored };
 }
 
-/** Reads at most `max` bytes of the body as UTF-8; a larger reply is cut (a seller cannot fill our memory). */
-async function readCapped(res: Response, max: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-    if (size >= max) { await reader.cancel().catch(() => undefined); break; }
-  }
-  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
-}
-
 function transportFault(e: unknown, timeoutMs: number): SellerFault {
-  const err = e as Error & { cause?: { code?: string; message?: string } };
+  const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
+  if (err instanceof AddressRefused) return { kind: 'address-refused', message: err.message };
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return { kind: 'timeout', message: `timeout after ${timeoutMs} ms` };
-  const code = err.cause?.code;
+  const code = err.code ?? err.cause?.code;
   if (code === 'ECONNREFUSED') return { kind: 'refused', message: 'network error: connection refused (ECONNREFUSED)' };
   return { kind: 'network', message: `network error: ${code ?? err.cause?.message ?? err.message}` };
 }

@@ -34,4 +34,8 @@ export type SellerFault =
   | { kind: 'http-status'; status: number; message: string }
   | { kind: 'bad-body-sign'; message: string }
   | { kind: 'unparseable'; message: string }
-  | { kind: 'unexpected-reply'; message: string };
+  | { kind: 'unexpected-reply'; message: string }
+  /** The production URL or an address it resolved to is one the marketplace does not call (seller-client/address-guard.ts). */
+  | { kind: 'address-refused'; message: string }
+  /** The product requires a Body-Sign and the reply had none. */
+  | { kind: 'unsigned'; message: string };

@@ -3,3 +3,5 @@ export { merchantReview } from './merchant-review';
 export { saasProvision } from './saas-provision';
 export { dialTestRound } from './dial-tests';
 export { sellerConformance } from './seller-conformance';
+export { reconcileOpenRows } from './reconcile';
+export { debugCall } from './debug-call';

@@ -20,8 +20,13 @@ export interface MerchantReviewInput {
   merchantId?: string;
   workingDays: number;
   resubmitWindowDays: number;
-  /** Epoch ms the application was accepted: the first round's deadline counts from it, however late the workflow starts. */
-  openedAt?: number;
+  /**
+   * When the application was accepted (ISO 8601; epoch ms from runs started before issue 8 are read too): the
+   * first round's deadline counts from it, however late the workflow starts.
+   */
+  openedAt?: string | number;
+  /** The round a continued run starts in (continue-as-new after a resubmission); 1 when absent. */
+  round?: number;
 }
 
 export interface MerchantReviewState {
@@ -29,10 +34,10 @@ export interface MerchantReviewState {
   kind: ReviewKind;
   status: ReviewStatus;
   round: number;
-  /** Epoch ms of the current round's deadline. */
-  deadline: number | null;
-  overdueAt: number | null;
-  decidedAt: number | null;
+  /** ISO 8601 instants: the current round's deadline, when it passed undecided, when it was decided. */
+  deadline: string | null;
+  overdueAt: string | null;
+  decidedAt: string | null;
   merchantId: string | null;
 }
 
@@ -47,6 +52,8 @@ export const reviewStateQuery = defineQuery<MerchantReviewState>('state');
 
 /** Failure type the validators throw, mapped to HTTP 409 by the API. */
 export const CASE_NOT_OPEN = 'CaseNotOpen';
+/** The patch under which a case continues as new after each resubmission (decision 013). */
+export const REVIEW_CONTINUE_AS_NEW = 'review-continue-as-new-per-round';
 /** A decision or resubmission the database would not take (its text); the case stays as it was. The API answers 422. */
 export const DECISION_REFUSED = 'DecisionRefused';
 /** The staged revision a resubmission names is not there (activities/review.ts). */

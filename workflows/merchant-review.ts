@@ -1,13 +1,15 @@
 import {
-  ActivityFailure, ApplicationFailure, condition, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes,
+  ActivityFailure, allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, proxyActivities, setCurrentDetails, setHandler,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { ReviewActivities } from '../activities/review';
 import type { NotifyActivities, Party } from '../activities/notify';
 import { DB_WRITES, notifications } from './activity-options';
 import { FAILURE } from './failure-types';
 import { createStuckGuard, failureOf } from './stuck';
+import { epochMs, shanghai } from './time';
 import {
-  approveUpdate, CASE_NOT_OPEN, DECISION_REFUSED, rejectUpdate, REVISION_NOT_FOUND, resubmitUpdate, reviewStateQuery, SA,
+  approveUpdate, CASE_NOT_OPEN, DECISION_REFUSED, rejectUpdate, REVIEW_CONTINUE_AS_NEW, REVISION_NOT_FOUND, resubmitUpdate, reviewStateQuery, SA,
   type ApproveDecision, type MerchantReviewInput, type MerchantReviewState, type RejectDecision, type Resubmission,
 } from './merchant-review-messages';
 
@@ -25,7 +27,7 @@ const DAY_MS = 86_400_000;
 export async function merchantReview(input: MerchantReviewInput): Promise<MerchantReviewState> {
   const { applicationId } = input;
   const state: MerchantReviewState = {
-    applicationId, kind: input.kind, status: 'pending', round: 1, deadline: null, overdueAt: null,
+    applicationId, kind: input.kind, status: 'pending', round: input.round ?? 1, deadline: null, overdueAt: null,
     decidedAt: null, merchantId: input.merchantId ?? null,
   };
   /** One Update's wait for its own effect: done when written, or refused with the reason. */
@@ -34,6 +36,7 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
   let resubmission: (Resubmission & { ticket: Ticket }) | null = null;
   // A resubmission's Update answers once its new round has a deadline.
   let openedTicket: Ticket | null = null;
+  let roundsThisRun = 0;
   const answer = async (t: Ticket) => {
     await condition(() => t.done);
     if (t.refusal) throw t.refusal;
@@ -45,17 +48,20 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
   const mustBeOpen = () => {
     if (!open() || decision) throw ApplicationFailure.create({ type: CASE_NOT_OPEN, message: `case is ${state.status}`, nonRetryable: true });
   };
-  setHandler(reviewStateQuery, () => state);
+  setHandler(reviewStateQuery, () => state, { description: 'The case: status, round, deadline (ISO 8601), decision, stuck.' });
   setHandler(approveUpdate, (d) => { const ticket: Ticket = { done: false }; decision = { approve: d, ticket }; return answer(ticket); }, {
+    description: 'An operator approves an open case. Answers once the approval is written (onboarding: the seller exists).',
     validator: (d) => { mustBeOpen(); if (!d?.operatorId) throw new Error('operatorId is required'); },
   });
   setHandler(rejectUpdate, (d) => { const ticket: Ticket = { done: false }; decision = { reject: d, ticket }; return answer(ticket); }, {
+    description: 'An operator rejects an open case with reasons. Answers once written; a reason the database refuses is refused (DecisionRefused).',
     validator: (d) => {
       mustBeOpen();
       if (!d?.operatorId || !Array.isArray(d.reasons) || d.reasons.length === 0) throw new Error('operatorId and at least one reason are required');
     },
   });
   setHandler(resubmitUpdate, (r) => { const ticket: Ticket = { done: false }; resubmission = { ...r, ticket }; return answer(ticket); }, {
+    description: 'The applicant resubmits a rejected case (a staged revision). Answers once the new round is open with its deadline.',
     validator: (r) => {
       if (state.status !== 'rejected' || resubmission) {
         throw ApplicationFailure.create({ type: CASE_NOT_OPEN, message: `case is ${state.status}, only a rejected case takes a resubmission`, nonRetryable: true });
@@ -72,7 +78,7 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
       ...(state.deadline ? [{ key: SA.deadline, value: new Date(state.deadline) }] : []),
       ...(state.merchantId ? [{ key: SA.merchantId, value: state.merchantId }] : []),
     ]);
-    const deadline = state.deadline ? new Date(state.deadline).toISOString() : 'none';
+    const deadline = state.deadline ? shanghai(Date.parse(state.deadline)) : 'none';
     const stuck = guard.current();
     setCurrentDetails(`**${state.status}** · ${state.kind} · round ${state.round} · deadline ${deadline}${stuck ? ` · **stuck** in ${stuck.step}: ${stuck.failureType}` : ''}`);
   };
@@ -91,23 +97,30 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
   const applicant: Party = { kind: 'applicant', applicationId };
 
   for (;;) {
-    const openedAt = state.round === 1 && input.openedAt !== undefined ? input.openedAt : Date.now();
+    const openedAt = state.round === 1 && input.openedAt !== undefined ? epochMs(input.openedAt) : Date.now();
     const { deadline } = await guard.run('openRound', () => db.openRound({ applicationId, round: state.round, openedAt, workingDays: input.workingDays }));
-    state.deadline = deadline;
+    state.deadline = new Date(deadline).toISOString();
     state.overdueAt = null;
     publish();
     settle(openedTicket);
     openedTicket = null;
+    // Each resubmission starts the next run with the round it opened (its Update is answered first): a case
+    // rejected and resubmitted without end keeps a short history.
+    if (++roundsThisRun > 1 && patched(REVIEW_CONTINUE_AS_NEW)) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof merchantReview>({ ...input, round: state.round, merchantId: state.merchantId ?? undefined });
+    }
 
     // Waits for a decision that takes effect; one the database refuses is answered with the reason, and the case stays open.
     let approved = false;
     for (;;) {
       if (state.status === 'pending' && !(await condition(() => decision !== null, Math.max(0, deadline - Date.now())))) {
         state.status = 'overdue';
-        state.overdueAt = Date.now();
+        const overdueAt = Date.now();
+        state.overdueAt = new Date(overdueAt).toISOString();
         publish();
-        await guard.run('markOverdue', () => db.markOverdue({ applicationId, round: state.round, at: state.overdueAt! }));
-        await tell({ kind: 'supervisors' }, 'review.overdue', { deadline: new Date(deadline).toISOString() });
+        await guard.run('markOverdue', () => db.markOverdue({ applicationId, round: state.round, at: overdueAt }));
+        await tell({ kind: 'supervisors' }, 'review.overdue', { deadline: shanghai(deadline) });
       }
       await condition(() => decision !== null);
       const d = decision!;
@@ -128,7 +141,7 @@ export async function merchantReview(input: MerchantReviewInput): Promise<Mercha
         settle(d.ticket, refusalOf(e));
         continue;
       }
-      state.decidedAt = decidedAt;
+      state.decidedAt = new Date(decidedAt).toISOString();
       publish();
       settle(d.ticket);
       break;

@@ -1,6 +1,7 @@
 /** What the API and the SaaS provisioning workflow share. Imported by workflow code: Temporal packages only. */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { SA } from './merchant-review-messages';
 import type { StuckInfo } from './stuck-messages';
 
 export const saasProvisionWorkflowId = (orderLineId: string) => `saas-provision:${orderLineId}`;
@@ -71,3 +72,28 @@ export const PROVISION_SA = {
   status: defineSearchAttributeKey('ProvisionStatus', SearchAttributeType.KEYWORD),
   productId: defineSearchAttributeKey('ProductId', SearchAttributeType.KEYWORD),
 } as const;
+
+/** The configuration a provisioning run snapshots (config.ts). */
+export interface ProvisionConfig {
+  TEMPORAL_TASK_QUEUE: string;
+  PROVISION_RETRY_INTERVAL_MS: number; PROVISION_RETRY_WINDOW_MS: number; PROVISION_POLL_INTERVAL_MS: number; PROVISION_POLL_WINDOW_MS: number;
+  PROVISION_IDLE_ACTION: 'refund' | 'keep'; PROVISION_IDLE_MS: number;
+}
+
+/** How a line's provisioning is started: by the order, the orders sweep and the reconciliation alike (USE_EXISTING). */
+export function provisionStartOptions(line: { id: string; merchantId: string; productId: string }, config: ProvisionConfig) {
+  const input: ProvisionInput = {
+    orderLineId: line.id, merchantId: line.merchantId, productId: line.productId,
+    retryIntervalMs: config.PROVISION_RETRY_INTERVAL_MS, retryWindowMs: config.PROVISION_RETRY_WINDOW_MS,
+    pollIntervalMs: config.PROVISION_POLL_INTERVAL_MS, pollWindowMs: config.PROVISION_POLL_WINDOW_MS,
+    idleAction: config.PROVISION_IDLE_ACTION, idleMs: config.PROVISION_IDLE_MS,
+  };
+  return {
+    workflowId: saasProvisionWorkflowId(line.id), taskQueue: config.TEMPORAL_TASK_QUEUE, args: [input] as [ProvisionInput],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING, workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    staticSummary: `SaaS provisioning of order line ${line.id}`,
+    typedSearchAttributes: [
+      { key: PROVISION_SA.status, value: 'calling' }, { key: PROVISION_SA.productId, value: line.productId }, { key: SA.merchantId, value: line.merchantId },
+    ],
+  };
+}

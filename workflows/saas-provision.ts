@@ -35,7 +35,7 @@ interface Ticket { done: boolean; refusal?: ApplicationFailure }
 
 /**
  * Provisions one SaaS order line through the seller's production interface (docs/saas-provision.md).
- * Histories recorded before version 2 replay the first version (workflows/legacy/, decision 011).
+ * Histories recorded before version 2 replay the first version (workflows/legacy/, decision 013).
  */
 export async function saasProvision(input: ProvisionInput): Promise<ProvisionState> {
   if (!patched(PROVISION_V2)) return legacySaasProvision(input) as unknown as Promise<ProvisionState>;

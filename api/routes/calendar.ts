@@ -2,12 +2,12 @@ import { and, asc, eq, gte, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { calendarYear } from '../../db/calendar';
 import { calendarDays, calendarYears } from '../../db/schema';
-import { ISO_DATE } from '../../domain/working-days';
 import type { RouteContext } from '../app';
 import { notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
+import { isoDate, text } from '../schemas';
 
-const date = z.string().regex(ISO_DATE, 'must be a date YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'no such date');
+const date = isoDate;
 const day = z.object({ date: z.string(), kind: z.enum(['holiday', 'workday']), name: z.string() }).meta({ id: 'CalendarDay' });
 
 export function calendarRoutes({ router, registry, db }: RouteContext) {
@@ -27,7 +27,7 @@ export function calendarRoutes({ router, registry, db }: RouteContext) {
   defineRoute(router, registry, {
     method: 'put', path: '/v1/calendar/:date', tag: 'Working-day calendar', roles: ['operator'],
     summary: 'Declare a holiday or a make-up working day. Deadlines already set keep their value; new rounds count with it.',
-    params: z.strictObject({ date }), body: z.strictObject({ kind: z.enum(['holiday', 'workday']), name: z.string().trim().min(1).max(100) }),
+    params: z.strictObject({ date }), body: z.strictObject({ kind: z.enum(['holiday', 'workday']), name: text(100) }),
     responses: { 200: { description: 'The day', schema: day } },
     handler: async ({ params, body }) => {
       await db.insert(calendarDays).values({ date: params.date, ...body })

@@ -1,33 +1,37 @@
 import { and, eq, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
+import { secretBoxOf } from '../../config';
+import { outboundPolicy, refuseUrl } from '../../seller-client';
 import { balanceOf, topUp } from '../../db/ledger';
 import { principals, products, skus } from '../../db/schema';
 import { newId } from '../../domain/ids';
-import { createSecretBox } from '../../domain/secret-box';
 import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { conflict, notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
-import { idempotencyHeaders, idParam } from '../schemas';
+import { httpUrl, idempotencyHeaders, idParam, text } from '../schemas';
 
 type Product = typeof products.$inferSelect;
 const skuInput = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: text(100),
   chargingMode: z.enum(['yearly', 'monthly', 'one_time', 'on_demand']),
   periods: z.number().int().min(1).max(60).default(1),
   priceCents: z.number().int().min(0).max(100_000_000),
 });
-const productInput = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  deliveryType: z.enum(['saas', 'image', 'license', 'manual_service', 'hardware', 'api']),
-  productionUrl: z.url({ protocol: /^https?$/ }).max(512).optional(),
-  accessKey: z.string().min(16, 'at least 16 characters').max(256).optional(),
-  skus: z.array(skuInput).min(1).max(50),
-}).refine((p) => p.deliveryType !== 'saas' || (p.productionUrl && p.accessKey), { message: 'a SaaS product needs productionUrl and accessKey', path: ['productionUrl'] })
-  .meta({ id: 'ProductInput' });
+const productBase = { name: text(200), skus: z.array(skuInput).min(1).max(50) };
+// A SaaS product names its production interface and access key; other kinds have none (one schema each, so
+// the document states it).
+const productInput = z.discriminatedUnion('deliveryType', [
+  z.strictObject({ ...productBase, deliveryType: z.literal('saas'), productionUrl: httpUrl, accessKey: z.string().min(16, 'at least 16 characters').max(256) }),
+  z.strictObject({ ...productBase, deliveryType: z.enum(['image', 'license', 'manual_service', 'hardware', 'api']) }),
+]).meta({ id: 'ProductInput' });
 const productView = z.object({
   id: z.string(), merchantId: z.string(), name: z.string(), deliveryType: z.string(), status: z.string(), tradingFrozen: z.boolean(),
   productionUrl: z.string().nullable().describe('shown to the seller and operators only; the access key is never shown'),
+  bodySign: z.object({
+    required: z.boolean().describe('a reply without a Body-Sign is refused (a wrong one always is)'),
+    lastReplySigned: z.boolean().nullable().describe('whether the latest reply carried a valid Body-Sign; null before the first'),
+  }).nullable().describe('SaaS products, shown to the seller and operators'),
   skus: z.array(z.object({ id: z.string(), name: z.string(), chargingMode: z.string(), periods: z.number(), priceCents: z.number() })),
   conformance: z.object({ passedRunId: z.string().nullable(), passedAt: z.string().nullable() }).nullable()
     .describe('SaaS products, to the seller and operators only: the latest passing conformance run (null ids: none yet), shown when an operator puts the product on sale'),
@@ -40,6 +44,7 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
     return {
       id: prod.id, merchantId: prod.merchantId, name: prod.name, deliveryType: prod.deliveryType, status: prod.status, tradingFrozen: prod.tradingFrozen,
       productionUrl: seesAll(p, prod) ? prod.productionUrl : null,
+      bodySign: seesAll(p, prod) && prod.deliveryType === 'saas' ? { required: prod.requireBodySign, lastReplySigned: prod.repliesSigned } : null,
       skus: rows.map(({ id, name, chargingMode, periods, priceCents }) => ({ id, name, chargingMode, periods, priceCents })),
       conformance: seesAll(p, prod) && prod.deliveryType === 'saas'
         ? { passedRunId: prod.conformanceRunId, passedAt: prod.conformancePassedAt?.toISOString() ?? null } : null,
@@ -56,14 +61,20 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
     method: 'post', path: '/v1/products', tag: 'Catalog', roles: ['seller'],
     summary: 'Create a product (draft) with its SKUs. A SaaS product names its production interface and access key; the key is stored encrypted.',
     body: productInput,
-    responses: { 201: { description: 'The product', schema: productView } },
+    responses: {
+      201: { description: 'The product', schema: productView },
+      422: { description: 'A production URL the marketplace does not call: not https, or a loopback, private, link-local or metadata address', schema: problemSchema },
+    },
     handler: async ({ principal, body }) => {
       if (body.deliveryType === 'saas' && !config.MASTER_KEY) throw new Problem(503, 'Service Unavailable', 'MASTER_KEY is not configured, so access keys cannot be stored');
+      const refused = body.deliveryType === 'saas' ? refuseUrl(body.productionUrl, outboundPolicy(config)) : undefined;
+      if (refused) throw new Problem(422, 'Unprocessable Content', 'the marketplace does not call this production URL', [{ field: 'body.productionUrl', message: refused }]);
       const id = newId('PR', 14);
       const prod = await db.transaction(async (tx) => {
         const [row] = await tx.insert(products).values({
           id, merchantId: principal.merchantId!, name: body.name, deliveryType: body.deliveryType, status: 'draft',
-          productionUrl: body.productionUrl ?? null, accessKeyEnc: body.accessKey ? createSecretBox(config.MASTER_KEY!).seal(body.accessKey) : null,
+          productionUrl: body.deliveryType === 'saas' ? body.productionUrl : null,
+          accessKeyEnc: body.deliveryType === 'saas' ? secretBoxOf(config)!.seal(body.accessKey) : null,
         }).returning();
         await tx.insert(skus).values(body.skus.map((s) => ({ id: newId('SK', 14), productId: id, ...s })));
         return row!;
@@ -104,6 +115,19 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
       },
     });
   }
+
+  defineRoute(router, registry, {
+    method: 'put', path: '/v1/products/:id/body-sign', tag: 'Catalog', roles: ['operator'],
+    summary: 'Require (or stop requiring) a Body-Sign on the replies of a SaaS product\'s production interface. A wrong Body-Sign is always refused.',
+    params: idParam, body: z.strictObject({ required: z.boolean() }),
+    responses: { 200: { description: 'The product', schema: productView }, 404: { description: 'No such SaaS product', schema: problemSchema } },
+    handler: async ({ principal, params, body }) => {
+      const [row] = await db.update(products).set({ requireBodySign: body.required, updatedAt: new Date() })
+        .where(and(eq(products.id, params.id), eq(products.deliveryType, 'saas'))).returning();
+      if (!row) throw notFound(`SaaS product ${params.id}`);
+      return { body: await view(principal, row) };
+    },
+  });
 
   const account = z.object({ principalId: z.string(), balanceCents: z.number().int() }).meta({ id: 'Account' });
   defineRoute(router, registry, {

@@ -7,9 +7,11 @@ import { buyerAccount, commissionOf, settlementStatus } from '../../domain/ledge
 import { shanghaiMidnight } from '../../domain/working-days';
 import type { RouteContext } from '../app';
 import { defineRoute } from '../route';
+import { queryInt } from '../schemas';
 
-const page = { limit: z.coerce.number().int().min(1).max(500).default(100), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) };
-const period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a calendar month, YYYY-MM (Asia/Shanghai)');
+const page = { limit: queryInt(1, 500).default(100), offset: queryInt(0, 1_000_000).default(0) };
+// From 1970: earlier months would reach timestamps PostgreSQL refuses (year 0 minus 8 hours is year -1).
+const period = z.string().regex(/^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$/, 'a calendar month, YYYY-MM (Asia/Shanghai), from 1970');
 const orderId = z.string().regex(/^CS[A-Z0-9]{8,30}$/, 'malformed order id');
 
 /** The instants a Shanghai calendar month `YYYY-MM` spans. */

@@ -5,7 +5,7 @@ import { createPrincipal, issueApiKey, type Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { notFound } from '../problem';
 import { defineRoute, problemSchema } from '../route';
-import { applicationView, changeBody, idempotencyHeaders, idParam, merchantView } from '../schemas';
+import { applicationView, changeBody, idempotencyHeaders, idParam, merchantView, text } from '../schemas';
 import { toView } from '../review-service';
 
 type Merchant = typeof merchants.$inferSelect;
@@ -54,7 +54,7 @@ export function merchantRoutes({ router, registry, reviews, db }: RouteContext) 
   defineRoute(router, registry, {
     method: 'post', path: '/v1/merchants/:id/api-keys', tag: 'Sellers', roles: ['buyer', 'operator'],
     summary: 'Issue a seller API key for an active seller. The key is shown once; only its hash is stored.',
-    params: idParam, body: z.strictObject({ name: z.string().trim().min(1).max(100).optional() }),
+    params: idParam, body: z.strictObject({ name: text(100).optional() }),
     responses: {
       201: { description: 'The new key', schema: z.object({ principalId: z.string(), merchantId: z.string(), apiKey: z.string() }) },
       404: { description: 'No such seller of yours', schema: problemSchema },

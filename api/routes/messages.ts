@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { notifications } from '../../db/schema';
 import type { RouteContext } from '../app';
 import { defineRoute } from '../route';
+import { queryInt } from '../schemas';
 
 const message = z.object({ id: z.number().int(), subject: z.string(), body: z.string(), createdAt: z.string() }).meta({ id: 'InSiteMessage' });
 
@@ -10,7 +11,7 @@ export function messageRoutes({ router, registry, db }: RouteContext) {
   defineRoute(router, registry, {
     method: 'get', path: '/v1/messages', tag: 'Messages', roles: ['buyer', 'seller', 'operator'],
     summary: 'My in-site messages, newest first.',
-    query: z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
+    query: z.strictObject({ limit: queryInt(1, 200).default(50) }),
     responses: { 200: { description: 'Messages', schema: z.object({ items: z.array(message) }) } },
     handler: async ({ principal, query }) => {
       const rows = await db.select().from(notifications)

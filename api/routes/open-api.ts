@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { openApiNonces, orderLines, orders, principals, products, skus } from '../../db/schema';
 import { OPEN_API_HEADERS, verifyOpenApiCall } from '../../domain/open-api-signing';
 import { addPeriods, sellerTime } from '../../domain/periods';
-import { createSecretBox } from '../../domain/secret-box';
+import { secretBoxOf } from '../../config';
 import type { RouteContext } from '../app';
 import { notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
@@ -44,7 +44,7 @@ export function openApiRoutes({ router, registry, db, config }: RouteContext) {
     if (!keyId || !/^[A-Z0-9]{4,40}$/.test(keyId)) throw unauthorized('missing or malformed X-Access-Key-Id');
     const [product] = await db.select().from(products).where(eq(products.id, keyId));
     if (!product?.accessKeyEnc || !config.MASTER_KEY) throw unauthorized('unknown access key');
-    const verdict = verifyOpenApiCall(createSecretBox(config.MASTER_KEY).open(product.accessKeyEnc), req.method, req.path, query, {
+    const verdict = verifyOpenApiCall(secretBoxOf(config)!.open(product.accessKeyEnc), req.method, req.path, query, {
       timestamp: req.get(OPEN_API_HEADERS.timestamp), nonce: req.get(OPEN_API_HEADERS.nonce), signature: req.get(OPEN_API_HEADERS.signature),
     }, Date.now());
     if (!verdict.ok) throw unauthorized(`signature check failed: ${verdict.reason}`);

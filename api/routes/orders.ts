@@ -2,7 +2,7 @@ import { and, desc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { instances, interfaceMessages, orderLines, orders } from '../../db/schema';
 import { newId } from '../../domain/ids';
-import { createSellerClient, queryInstanceReply } from '../../seller-client';
+import { createSellerClient, maskSecrets, queryInstanceReply } from '../../seller-client';
 import {
   cancelUpdate, manualDeliveryUpdate, restartUpdate, saasProvisionWorkflowId, type ProvisionState,
 } from '../../workflows/saas-provision-messages';
@@ -10,11 +10,14 @@ import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { conflict, notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
-import { idempotencyHeaders, idParam } from '../schemas';
+import { idempotencyHeaders, idParam, queryInt } from '../schemas';
 import { runUpdate, type UpdateAnswer } from '../updates';
 
 type Order = typeof orders.$inferSelect;
 type Line = typeof orderLines.$inferSelect;
+/** Replies are stored masked; what is read back is also cut short (a seller may have answered 64 KB). */
+const READ_BACK_CHARS = 4096;
+const readBack = (response: string | null) => (response && response.length > READ_BACK_CHARS ? `${response.slice(0, READ_BACK_CHARS)}…[truncated]` : response);
 const lineParam = z.strictObject({ id: z.string().regex(/^CS[A-Z0-9]{8,30}-\d{6}$/, 'malformed order line id') });
 const lineView = z.object({
   id: z.string(), productId: z.string(), skuId: z.string(), merchantId: z.string(), status: z.string(), provisioning: z.string(),
@@ -124,7 +127,7 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
     update: (id, sellerId) => runUpdate(temporal, `order line ${id}`, handle(id), restartUpdate, [{ sellerId }]),
   });
   lineAction({
-    verb: 'deliver', as: 'seller', tag: 'Provisioning', body: z.strictObject({ instanceId: z.string().trim().min(1).max(64) }),
+    verb: 'deliver', as: 'seller', tag: 'Provisioning', body: z.strictObject({ instanceId: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'printable ASCII without spaces, at most 64 characters') }),
     summary: 'Deliver by hand with the instance the seller created outside the interface.',
     update: (id, sellerId, b) => runUpdate(temporal, `order line ${id}`, handle(id), manualDeliveryUpdate, [{ sellerId, instanceId: b.instanceId }]),
   });
@@ -136,14 +139,14 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
   defineRoute(router, registry, {
     method: 'get', path: '/v1/interface-messages', tag: 'Provisioning', roles: ['seller', 'operator'],
     summary: 'Production interface messages: every call to a seller with its request, response or error, and latency.',
-    query: z.strictObject({ orderLineId: lineParam.shape.id.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }),
+    query: z.strictObject({ orderLineId: lineParam.shape.id.optional(), limit: queryInt(1, 500).default(100) }),
     responses: { 200: { description: 'Messages, newest first', schema: z.object({ items: z.array(message) }) } },
     handler: async ({ principal, query }) => {
       const rows = await db.select().from(interfaceMessages).where(and(
         principal.role === 'seller' ? eq(interfaceMessages.merchantId, principal.merchantId!) : undefined,
         query.orderLineId ? eq(interfaceMessages.orderLineId, query.orderLineId) : undefined,
       )).orderBy(desc(interfaceMessages.id)).limit(query.limit);
-      return { body: { items: rows.map((m) => ({ id: m.id, orderLineId: m.orderLineId, activity: m.activity, outcome: m.outcome, resultCode: m.resultCode, httpStatus: m.httpStatus, error: m.error, latencyMs: m.latencyMs, at: m.at.toISOString(), request: m.request, response: m.response })) } };
+      return { body: { items: rows.map((m) => ({ id: m.id, orderLineId: m.orderLineId, activity: m.activity, outcome: m.outcome, resultCode: m.resultCode, httpStatus: m.httpStatus, error: m.error, latencyMs: m.latencyMs, at: m.at.toISOString(), request: m.request, response: readBack(m.response) })) } };
     },
   });
 
@@ -162,7 +165,9 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
       const [inst] = await db.select().from(instances).where(eq(instances.id, params.id));
       if (!inst || (principal.role === 'buyer' && inst.buyerPrincipalId !== principal.id)) throw notFound(`instance ${params.id}`);
       const hit = cache.get(params.id);
-      if (hit && hit.until > Date.now()) return { body: { ...(hit.body as object), live: false } };
+      // The buyer who owns the instance reads its credentials; operators see them masked.
+      const shown = (body: object) => (principal.role === 'buyer' ? body : maskSecrets(body));
+      if (hit && hit.until > Date.now()) return { body: { ...shown(hit.body as object), live: false } };
       const r = await sellers.call({
         productId: inst.productId, activity: 'queryInstance', body: { instanceId: params.id }, reply: queryInstanceReply,
         record: { dedupeKey: `view:${params.id}:${newId('', 16)}`, orderLineId: inst.orderLineId },
@@ -173,7 +178,7 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
       // Oldest entry out first: the Map keeps insertion order.
       if (cache.size >= INSTANCE_CACHE_MAX) cache.delete(cache.keys().next().value!);
       cache.set(params.id, { until: Date.now() + INSTANCE_CACHE_MS, body });
-      return { body: { ...body, live: true } };
+      return { body: { ...shown(body), live: true } };
     },
   });
 }

@@ -13,6 +13,8 @@ if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 240) {
   console.error('usage: npm run chaos -- [minutes (default 5)]');
   process.exit(2);
 }
+// Ctrl-C or a kill: exit through process.exit, whose handler kills the cluster's processes (their own process groups).
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 const report = await runChaos({ minutes, keepData: process.env.CHAOS_KEEP_DATA === '1' }).catch((e: unknown) => {
   console.error(`chaos run failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
   process.exit(1);

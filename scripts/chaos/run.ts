@@ -37,6 +37,8 @@ export interface ChaosReport {
   ok: boolean;
   faults: (FaultRecord & { during: ReturnType<typeof duringFault> })[];
   kindsMissing: string[];
+  /** Instances that exited without being killed (x how often), restarted by the cluster. */
+  crashes: string[];
   requests: Record<string, Record<string, number>>;
   figures?: Figures;
   findings: Finding[];
@@ -97,7 +99,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     log(`load stopped: ${load.orders.length} orders, ${load.apps.length} applications sent; waiting for accepted work to finish`);
 
     const settleUntil = Date.now() + (o.settleSeconds ?? 300) * 1000;
-    for (let s = await settled(db, buyerId, applicantId); !s.done; s = await settled(db, buyerId, applicantId)) {
+    const decided = load.apps.filter((a) => a.decision?.outcome === 'accepted' || a.decision?.outcome === 'accepted-earlier').map((a) => a.id);
+    for (let s = await settled(db, buyerId, applicantId, decided); !s.done; s = await settled(db, buyerId, applicantId, decided)) {
       if (Date.now() > settleUntil) { log(`${s.waiting} items still unfinished after ${o.settleSeconds ?? 300} s`); break; }
       await sleep(1000);
     }
@@ -108,7 +111,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       db, temporal, load, buyerId, applicantId, topUpCents: TOP_UP,
       seller: { url: cluster.urls.seller!, accessKey: keys.sellerAccessKey },
     });
-    return report({ faults, load, client, findings, figures, minutes: o.minutes, apis: cluster.urls.api.length, workers: cluster.instances('worker').length });
+    // A process that died of someone else's fault (a killed PostgreSQL) and had to be started again is a finding too.
+    const crashes = [...cluster.procs.values()].filter((p) => p.unexpectedExits > 0).map((p) => `${p.name} x${p.unexpectedExits}`);
+    return report({ faults, load, client, findings, figures, crashes, minutes: o.minutes, apis: cluster.urls.api.length, workers: cluster.instances('worker').length });
   } finally {
     await connection.close().catch(() => undefined);
     await database.close().catch(() => undefined);
@@ -116,7 +121,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-function report(r: { faults: FaultRecord[]; load: Load; client: ChaosClient; findings: Finding[]; figures: Figures; minutes: number; apis: number; workers: number }): ChaosReport {
+function report(r: { faults: FaultRecord[]; load: Load; client: ChaosClient; findings: Finding[]; figures: Figures; crashes: string[]; minutes: number; apis: number; workers: number }): ChaosReport {
   const faults = r.faults.map((f) => ({ ...f, during: duringFault(f, r.client.log) }));
   const kindsMissing = FAULT_KINDS.filter((k) => !faults.some((f) => f.kind === k));
   const tally = (xs: { outcome: string }[]) => xs.reduce<Record<string, number>>((t, x) => ({ ...t, [x.outcome]: (t[x.outcome] ?? 0) + 1 }), {});
@@ -130,7 +135,7 @@ function report(r: { faults: FaultRecord[]; load: Load; client: ChaosClient; fin
   const counts = { lost: 0, duplicated: 0, stuck: 0, wrong: 0 };
   for (const f of r.findings) counts[f.kind]++;
   const unrecovered = faults.filter((f) => !f.recoveredAt);
-  const ok = r.findings.length === 0 && kindsMissing.length === 0 && unrecovered.length === 0;
+  const ok = r.findings.length === 0 && kindsMissing.length === 0 && unrecovered.length === 0 && r.crashes.length === 0;
   const fmt = (t: Record<string, number>) => Object.entries(t).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
   const lines = [
     `chaos run: ${r.minutes} min of load through ${r.apis} API processes, ${r.workers} worker processes`,
@@ -138,6 +143,7 @@ function report(r: { faults: FaultRecord[]; load: Load; client: ChaosClient; fin
     ...faults.map((f, i) => `  ${String(i + 1).padStart(2)}. ${f.instance.padEnd(9)} down ${secs(0, f.outageMs).padStart(6)}  serving after ${secs(f.killedAt, f.servingAt).padStart(7)}  recovered after ${secs(f.killedAt, f.recoveredAt).padStart(7)}`
       + `  | during it: ${f.during.ok} accepted, ${f.during.s503} x 503, ${f.during.s5xx} other 5xx, ${f.during.refused} refused connections, ${f.during.reset} lost connections/timeouts${f.error ? `  ERROR: ${f.error}` : ''}`),
     `fault kinds missing: ${kindsMissing.join(', ') || 'none'}`,
+    `processes that exited by themselves and were started again: ${r.crashes.join(', ') || 'none'}`,
     `requests (final outcome): applications ${fmt(requests.applications)}; decisions ${fmt(requests.decisions)}; orders ${fmt(requests.orders)}; probes ${fmt(requests.probes)}`,
     `HTTP attempts: ${fmt(requests.attempts)}`,
     `records: ${r.figures.ordersAccepted} orders accepted (+${r.figures.ordersUncertainButPlaced} placed by an attempt whose answer was lost), lines ${r.figures.linesDelivered} delivered / ${r.figures.linesRefunded} refunded; `
@@ -145,7 +151,7 @@ function report(r: { faults: FaultRecord[]; load: Load; client: ChaosClient; fin
     `lost ${counts.lost}, duplicated ${counts.duplicated}, stuck ${counts.stuck}, wrong ${counts.wrong}`,
     ...r.findings.slice(0, 40).map((f) => `  ${f.kind}: ${f.what}`),
     ...(r.findings.length > 40 ? [`  … and ${r.findings.length - 40} more`] : []),
-    ok ? 'CHAOS OK: every fault kind, nothing lost, nothing duplicated' : 'CHAOS FAILED',
+    ok ? 'CHAOS OK: every fault kind, nothing lost, nothing duplicated, no process crashed' : 'CHAOS FAILED',
   ];
-  return { ok, faults, kindsMissing, requests, figures: r.figures, findings: r.findings, counts, text: lines.join('\n') };
+  return { ok, faults, kindsMissing, crashes: r.crashes, requests, figures: r.figures, findings: r.findings, counts, text: lines.join('\n') };
 }

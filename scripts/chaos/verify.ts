@@ -140,12 +140,20 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
     if (!row.workflowStartedAt) add('stuck', `application ${a.id}: its workflow's start was never recorded`);
     if (eventCount(a.id, 'round_opened') !== 1) add(eventCount(a.id, 'round_opened') ? 'duplicated' : 'lost', `application ${a.id}: ${eventCount(a.id, 'round_opened')} round_opened events`);
     const handle = temporal.workflow.getHandle(merchantReviewWorkflowId(a.id));
-    const wfStatus = runs[0]!.status.name;
-    const state = wfStatus === 'COMPLETED'
-      ? ((await handle.result()) as { status: string }).status
-      : wfStatus === 'RUNNING' ? (await handle.query<{ status: string }>('state')).status : `workflow ${wfStatus}`;
+    const readState = async () => {
+      const { status } = await handle.describe();
+      return status.name === 'COMPLETED' ? ((await handle.result()) as { status: string }).status
+        : status.name === 'RUNNING' ? (await handle.query<{ status: string }>('state')).status : `workflow ${status.name}`;
+    };
     const d = a.decision;
     const decided = d && (d.outcome === 'accepted' || d.outcome === 'accepted-earlier' || (d.outcome === 'uncertain' && row.status !== 'pending'));
+    // The decision's row is written by an activity; the workflow takes its result on its next task, which after a
+    // killed worker or server can come some seconds later. Only a state that stays behind is a finding.
+    let state = await readState();
+    for (const until = Date.now() + 60_000; decided && row.status !== 'pending' && state !== row.status && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 1000));
+      state = await readState();
+    }
     if (decided) {
       decisions++;
       const want = d.verb === 'approve' ? 'approved' : 'rejected';
@@ -191,12 +199,18 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
   };
 }
 
-/** True when every accepted order line has ended and every accepted case has its workflow recorded. */
-export async function settled(db: Db, buyerId: string, applicantId: string): Promise<{ done: boolean; waiting: number }> {
+/**
+ * True when every accepted order line has ended, every accepted case has its workflow recorded, and every
+ * decision the clients were answered for is written (an accepted decision may still be retrying its write
+ * after a database outage: the 202 answer says so).
+ */
+export async function settled(db: Db, buyerId: string, applicantId: string, decided: string[] = []): Promise<{ done: boolean; waiting: number }> {
   const [l] = await db.select({ n: sql<number>`count(*)::int` }).from(orderLines).innerJoin(orders, eq(orders.id, orderLines.orderId))
     .where(and(eq(orders.buyerPrincipalId, buyerId), eq(orderLines.status, 'processing')));
   const [c] = await db.select({ n: sql<number>`count(*)::int` }).from(merchantApplications)
     .where(and(eq(merchantApplications.applicantPrincipalId, applicantId), sql`${merchantApplications.workflowStartedAt} is null`));
-  const waiting = (l?.n ?? 0) + (c?.n ?? 0);
+  const [d] = decided.length ? await db.select({ n: sql<number>`count(*)::int` }).from(merchantApplications)
+    .where(and(inArray(merchantApplications.id, decided), eq(merchantApplications.status, 'pending'))) : [{ n: 0 }];
+  const waiting = (l?.n ?? 0) + (c?.n ?? 0) + (d?.n ?? 0);
   return { done: waiting === 0, waiting };
 }

@@ -4,7 +4,7 @@
  * turned into loopback ports. What this file knows is only what an image would otherwise hide: where
  * its binary is, which port it listens on, how to tell that it serves.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -151,10 +151,12 @@ export function adapterFor(ctx: LocalContext, s: ServiceSpec): Adapter | string 
 function postgresAdapter(ctx: LocalContext, s: ServiceSpec): Adapter {
   const bin = () => execFileSync('bash', [join(ROOT, 'scripts/postgres-bin.sh')], { encoding: 'utf8' }).trim();
   let binDir = '';
-  // As root the server runs as the postgres user, who may not enter this checkout: its files live in that user's home.
-  const data = IS_ROOT
-    ? `/var/lib/postgresql/koogallery-cluster-${createHash('sha1').update(ctx.dataDir).digest('hex').slice(0, 12)}`
-    : join(ctx.dataDir, 'postgres');
+  // As root the server runs as the postgres user. Its files stay with the cluster's data when that user can reach
+  // them (so `make clean-data` takes them too); otherwise (a checkout it may not enter) they live in its home.
+  const reachable = !IS_ROOT || spawnSync('setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', 'test', '-x', ctx.dataDir]).status === 0;
+  const data = reachable
+    ? join(ctx.dataDir, 'postgres')
+    : `/var/lib/postgresql/koogallery-cluster-${createHash('sha1').update(ctx.dataDir).digest('hex').slice(0, 12)}`;
   const user = s.environment.POSTGRES_USER ?? 'postgres';
   const password = s.environment.POSTGRES_PASSWORD ?? '';
   const asPostgres = (argv: string[]) => (IS_ROOT ? ['setpriv', '--reuid=postgres', '--regid=postgres', '--init-groups', ...argv] : argv);

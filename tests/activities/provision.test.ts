@@ -7,7 +7,7 @@ import { loadConfig } from '../../config';
 import { charge } from '../../db/ledger';
 import { ledgerTransactions, orderLines, orders, products } from '../../db/schema';
 import { startReferenceSeller } from '../../seller/server';
-import { seedSaasProduct, TEST_MASTER_KEY } from '../support/catalog';
+import { seedSaasProduct, LOOPBACK_SELLERS, TEST_MASTER_KEY } from '../support/catalog';
 import { freshDatabase } from '../support/db';
 import { balance, expectLedgerBalanced } from '../support/ledger';
 
@@ -23,7 +23,7 @@ describe('provisioning activities: refunds and the delisting flag', () => {
   it('refunds a line once however often it is closed, and flags the product after more than 5 interface failures in a month', async () => {
     const { db } = database;
     const seed = await seedSaasProduct(db, { productionUrl: 'http://127.0.0.1:9/saasproduce', accessKey: 'k'.repeat(20), priceCents: 1000, balanceCents: 1000 * (DELISTING_THRESHOLD + 1) });
-    const acts = createProvisionActivities({ db, config: loadConfig({ MASTER_KEY: TEST_MASTER_KEY }) });
+    const acts = createProvisionActivities({ db, config: loadConfig({ MASTER_KEY: TEST_MASTER_KEY, ...LOOPBACK_SELLERS }) });
     const env = new MockActivityEnvironment();
     for (let i = 1; i <= DELISTING_THRESHOLD + 1; i++) {
       const id = `CS26112900000000${i}`;
@@ -48,7 +48,7 @@ describe('provisioning activities: refunds and the delisting flag', () => {
       const seed = await seedSaasProduct(db, { productionUrl: seller.url, accessKey: 'k'.repeat(20) });
       await db.insert(orders).values({ id: 'CS2611290000000Y', buyerPrincipalId: seed.buyer, status: 'processing', totalCents: 1 });
       await db.insert(orderLines).values({ id: 'CS2611290000000Y-000001', orderId: 'CS2611290000000Y', productId: seed.productId, skuId: seed.skuId, merchantId: seed.merchantId, status: 'processing', priceCents: 1 });
-      const acts = createProvisionActivities({ db, config: loadConfig({ MASTER_KEY: TEST_MASTER_KEY }) });
+      const acts = createProvisionActivities({ db, config: loadConfig({ MASTER_KEY: TEST_MASTER_KEY, ...LOOPBACK_SELLERS }) });
       const env = new MockActivityEnvironment();
       const first = (await env.run(acts.callNewInstance, { orderLineId: 'CS2611290000000Y-000001', attempt: 1 })) as CallOutcome;
       expect(first.outcome).toBe('success');
@@ -66,7 +66,7 @@ describe('provisioning activities: refunds and the delisting flag', () => {
     const seed = await seedSaasProduct(db, { productionUrl: 'http://127.0.0.1:9/saasproduce', accessKey: 'k'.repeat(20) });
     await db.insert(orders).values({ id: 'CS2611290000000X', buyerPrincipalId: seed.buyer, status: 'processing', totalCents: 1 });
     await db.insert(orderLines).values({ id: 'CS2611290000000X-000001', orderId: 'CS2611290000000X', productId: seed.productId, skuId: seed.skuId, merchantId: seed.merchantId, status: 'processing', priceCents: 1 });
-    const acts = createProvisionActivities({ db, config: loadConfig({ MASTER_KEY: TEST_MASTER_KEY, SELLER_CALL_TIMEOUT_MS: '2000' }) });
+    const acts = createProvisionActivities({ db, config: loadConfig({ MASTER_KEY: TEST_MASTER_KEY, ...LOOPBACK_SELLERS, SELLER_CALL_TIMEOUT_MS: '2000' }) });
     const out = (await new MockActivityEnvironment().run(acts.callNewInstance, { orderLineId: 'CS2611290000000X-000001', attempt: 1 })) as CallOutcome;
     expect(out.outcome).toBe('retryable');
     expect(out.error).toMatch(/network error/);

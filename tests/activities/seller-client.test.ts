@@ -6,8 +6,9 @@ import { loadConfig } from '../../config';
 import { interfaceMessages, products } from '../../db/schema';
 import { bodySignHeader } from '../../domain/saas-signing';
 import { createSellerClient, isOurFault, OUR_FAULT, OurFault, queryInstanceReply } from '../../seller-client';
+import type { Lookup } from '../../seller-client/address-guard';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
-import { seedSaasProduct, TEST_MASTER_KEY } from '../support/catalog';
+import { seedSaasProduct, LOOPBACK_SELLERS, TEST_MASTER_KEY } from '../support/catalog';
 import { freshDatabase } from '../support/db';
 
 const KEY = 'seller-client-access-key';
@@ -27,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await seller?.close(); raw?.close(); await database?.drop(); });
 
-const client = (env: Record<string, string> = {}) => createSellerClient({ db: database.db, config: loadConfig({ MASTER_KEY: TEST_MASTER_KEY, SELLER_CALL_TIMEOUT_MS: '1000', ...env }) });
+const client = (env: Record<string, string> = {}) => createSellerClient({ db: database.db, config: loadConfig({ MASTER_KEY: TEST_MASTER_KEY, ...LOOPBACK_SELLERS, SELLER_CALL_TIMEOUT_MS: '1000', ...env }) });
 const messages = async (productId: string) => database.db.select().from(interfaceMessages).where(eq(interfaceMessages.productId, productId));
 let n = 0;
 const call = (c: ReturnType<typeof client>, productId: string, body: Record<string, string> = { instanceId: 'i-1' }) =>
@@ -117,3 +118,37 @@ describe('the seller client: the seller\'s faults come back as values and are re
     expect((await database.db.select().from(products).where(eq(products.id, productId)))[0]!.accessKeyEnc).not.toContain(KEY);
   });
 });
+
+describe('the seller client: addresses and signatures', () => {
+  const strict = { SELLER_ALLOW_HTTP: 'false', SELLER_ALLOW_PRIVATE: 'false' };
+  it('refuses a name that resolves to a private or metadata address at call time (DNS rebinding), and records nothing', async () => {
+    for (const address of ['10.0.0.1', '169.254.169.254', '127.0.0.1', '::1']) {
+      const { productId } = await seedSaasProduct(database.db, { productionUrl: 'https://seller.example.com/saasproduce', accessKey: KEY });
+      const lookup: Lookup = (_host, cb) => cb(null, [{ address, family: address.includes(':') ? 6 : 4 }]);
+      const c = createSellerClient({ db: database.db, config: loadConfig({ MASTER_KEY: TEST_MASTER_KEY, ...strict }), lookup });
+      const r = await call(c, productId);
+      expect(r.fault, address).toMatchObject({ kind: 'address-refused' });
+      expect(r.outcome).toBe('retryable');
+      expect(await messages(productId)).toHaveLength(0);
+    }
+    // Link-local and metadata addresses are refused even where loopback and http are allowed.
+    const meta = await seedSaasProduct(database.db, { productionUrl: 'http://169.254.169.254/latest', accessKey: KEY });
+    expect((await call(client(), meta.productId)).fault).toMatchObject({ kind: 'address-refused' });
+  });
+
+  it('refuses a reply without a Body-Sign when the product requires one, and one with a wrong Body-Sign always', async () => {
+    const { productId } = await seedSaasProduct(database.db, { productionUrl: rawUrl, accessKey: KEY });
+    answer = { status: 200, body: '{"resultCode":"000000"}' };
+    expect(await call(client(), productId)).toMatchObject({ outcome: 'success', signed: false });
+    expect((await database.db.select().from(products).where(eq(products.id, productId)))[0]!.repliesSigned).toBe(false);
+    await database.db.update(products).set({ requireBodySign: true }).where(eq(products.id, productId));
+    const unsigned = await call(client(), productId);
+    expect(unsigned).toMatchObject({ outcome: 'retryable', fault: { kind: 'unsigned' } });
+    answer = { status: 200, body: '{"resultCode":"000000"}', headers: { 'body-sign': bodySignHeader(KEY, '{"resultCode":"000001"}') } };
+    expect((await call(client(), productId)).fault).toMatchObject({ kind: 'bad-body-sign' });
+    answer = { status: 200, body: '{"resultCode":"000000"}', headers: { 'body-sign': bodySignHeader(KEY, '{"resultCode":"000000"}') } };
+    expect(await call(client(), productId)).toMatchObject({ outcome: 'success', signed: true });
+    expect((await database.db.select().from(products).where(eq(products.id, productId)))[0]!.repliesSigned).toBe(true);
+  });
+});
+

@@ -17,6 +17,8 @@ describe('the cluster under chaos', () => {
     expect(report.kindsMissing).toEqual([]);
     expect(report.faults.filter((f) => !f.recoveredAt).map((f) => `${f.instance}: ${f.error}`)).toEqual([]);
     expect(report.findings).toEqual([]);
+    // Only the killed process goes down: a PostgreSQL crash must not take the API or the workers with it.
+    expect(report.crashes).toEqual([]);
     expect(report.counts).toEqual({ lost: 0, duplicated: 0, stuck: 0, wrong: 0 });
     // The load really ran: requests were accepted before, during and after the faults.
     expect(report.figures!.ordersAccepted).toBeGreaterThan(20);

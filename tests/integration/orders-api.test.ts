@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { orders, products } from '../../db/schema';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
 import { expectLedgerBalanced } from '../support/ledger';
+import { recordHistory } from '../support/replay';
 import { startSystem, type System } from '../support/system';
 import { QUERY_ORDER_PATH } from '../../api/routes/open-api';
 import { ensureDialTestSchedule } from '../../api/schedules';
@@ -25,6 +26,8 @@ beforeAll(async () => {
   const merchantA = await s.merchant();
   sellerA = { ...(await s.party('seller', { merchantId: merchantA })), merchantId: merchantA };
   sellerB = await s.party('seller', { merchantId: await s.merchant() });
+  s.secret(ACCESS_KEY);
+  s.secret('seller-b-access-key-000');
 });
 afterEach(async () => { await expectLedgerBalanced(s.db); });
 afterAll(async () => { await seller?.close(); await s?.close(); });
@@ -48,7 +51,7 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     productId = created.json.id;
     skuId = created.json.skus[0].id;
     const [row] = await s.db.select().from(products).where(eq(products.id, productId));
-    expect(row!.accessKeyEnc).toMatch(/^v1\./);
+    expect(row!.accessKeyEnc).toMatch(/^v2\./);
     expect(row!.accessKeyEnc).not.toContain(ACCESS_KEY);
 
     expect((await s.call('GET', `/v1/products/${productId}`, { key: buyer.key })).status).toBe(404);
@@ -74,7 +77,7 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     seller.setQueryOrder({ baseUrl: s.baseUrl, keyId: productId });
     const placed = await s.call('POST', '/v1/orders', { key: buyer.key, body: { items: [{ skuId }] }, headers: { 'idempotency-key': 'order-1' } });
     expect(placed.status).toBe(201);
-    expect(placed.json.id).toMatch(/^CS\d{10}[A-Z0-9]{5}$/);
+    expect(placed.json.id).toMatch(/^CS\d{10}[A-Z0-9]{8}$/);
     expect(placed.json.lines[0].id).toBe(`${placed.json.id}-000001`);
     const again = await s.call('POST', '/v1/orders', { key: buyer.key, body: { items: [{ skuId }] }, headers: { 'idempotency-key': 'order-1' } });
     expect(again.status).toBe(200);
@@ -93,6 +96,15 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     const inst = await s.call('GET', `/v1/instances/${instanceId}`, { key: buyer.key });
     expect(inst.status).toBe(200);
     expect(inst.json).toMatchObject({ instanceId, live: true });
+    // Only its buyer reads the credentials: the live call is recorded masked, and operators see them masked.
+    const password = inst.json.appInfo.password as string;
+    expect(password.length).toBeGreaterThanOrEqual(8);
+    const recorded = await s.call('GET', `/v1/interface-messages?orderLineId=${placed.json.lines[0].id}`, { key: sellerA.key });
+    const view = recorded.json.items.find((m: { activity: string }) => m.activity === 'queryInstance');
+    expect(view.response).toContain('"password":"***"');
+    expect(recorded.text).not.toContain(password);
+    const asOperator = await s.call('GET', `/v1/instances/${instanceId}`, { key: operator.key });
+    expect(asOperator.json.appInfo).toMatchObject({ password: '***', userName: '***' });
     expect(inst.json.appInfo.frontEndUrl).toContain(instanceId);
     expect((await s.call('GET', `/v1/instances/${instanceId}`, { key: buyer.key })).json.live).toBe(false);
 
@@ -163,10 +175,14 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
   });
 
   it('debug calls save passing cases, and the dial-test Schedule replays them on the dev server', async () => {
-    const debug = await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerA.key, body: { activity: 'newInstance' } });
-    expect(debug.status).toBe(200);
-    expect(debug.json).toMatchObject({ passed: true, resultCode: '000000' });
-    expect(debug.json.savedCaseId).toMatch(/^DC/);
+    const started = await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerA.key, body: { activity: 'newInstance' } });
+    expect(started.status).toBe(202);
+    expect(started.headers.get('location')).toBe(`/v1/products/${productId}/debug-calls/${started.json.debugCallId}`);
+    const debug = await eventually(() => s.call('GET', started.headers.get('location')!, { key: sellerA.key }), (r) => r.json.status === 'done', 'the debug call');
+    expect(debug.json.result).toMatchObject({ passed: true, resultCode: '000000' });
+    expect(debug.json.result.savedCaseId).toMatch(/^DC/);
+    await recordHistory(s.env.client.workflow.getHandle(started.json.workflowId), 'passing-debug-call');
+    expect((await s.call('GET', started.headers.get('location')!, { key: sellerB.key })).status).toBe(404);
     expect((await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerB.key, body: { activity: 'newInstance' } })).status).toBe(404);
     expect((await s.call('POST', `/v1/products/${productId}/debug-calls`, { key: sellerA.key, body: { activity: 'releaseInstance' } })).status).toBe(400);
     const testCalls = seller.received.filter((c) => (c.body as { testFlag?: string })?.testFlag === '1');
@@ -178,7 +194,7 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     const described = await schedule.describe();
     expect(described.spec.timezone).toBe('Asia/Shanghai');
     expect(described.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 9, end: 9, step: 1 }, { start: 15, end: 15, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
-    expect(described.policies.overlap).toBe('SKIP');
+    expect(described.policies.overlap).toBe('ALLOW_ALL');
 
     await schedule.trigger();
     const runs = await eventually(() => s.call('GET', `/v1/products/${productId}/dial-tests`, { key: sellerA.key }), (r) => r.json.runs?.length > 0, 'a dial-test run');
@@ -224,5 +240,14 @@ describe('SaaS orders over HTTP with the dev server, PostgreSQL and the referenc
     expect((await s.call('GET', '/v1/ledger/trial-balance', { key: sellerA.key })).status).toBe(403);
     const payables = await s.call('GET', '/v1/ledger/accounts?kind=seller_payable', { key: operator.key });
     expect(payables.json.items.find((a: { ownerId: string }) => a.ownerId === sellerA.merchantId)?.totalCents).toBeGreaterThanOrEqual(8910);
+  });
+
+  it('leaves no secret in any workflow history or log line: access keys, API keys, the instances\' passwords', async () => {
+    for (const inst of seller.instances().values()) s.secret(inst.appInfo.password);
+    const checked = await s.assertNoSecretsLeaked();
+    expect(checked.histories).toBeGreaterThan(3);
+    expect(checked.logLines).toBeGreaterThan(20);
+    // The buyer did read the password, live, from the instance view: it exists, it just is not kept anywhere.
+    expect([...seller.instances().values()].some((i) => i.appInfo.password.length >= 8)).toBe(true);
   });
 });

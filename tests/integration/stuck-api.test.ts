@@ -1,4 +1,14 @@
-import { sql } from 'drizzle-orm';
+import { WorkflowUpdateStage } from '@temporalio/client';
+import { eq, sql } from 'drizzle-orm';
+import { createOrderService } from '../../api/order-service';
+import { ensureReconcileSchedule } from '../../api/schedules';
+import { applicationRevisions, orderLines } from '../../db/schema';
+import { startReferenceSeller } from '../../seller/server';
+import { approveUpdate, merchantReviewWorkflowId } from '../../workflows/merchant-review-messages';
+import { RECONCILE_SCHEDULE_ID } from '../../workflows/reconcile';
+import { saasProvisionWorkflowId } from '../../workflows/saas-provision-messages';
+import { seedSaasProduct } from '../support/catalog';
+import { recordHistory } from '../support/replay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applicationInput } from '../support/fixtures';
 import { startSystem, type System } from '../support/system';
@@ -7,7 +17,8 @@ let s: System;
 let operator: { id: string; key: string };
 let applicant: { id: string; key: string };
 beforeAll(async () => {
-  s = await startSystem();
+  // The API and the worker reach PostgreSQL through a proxy the outage test cuts.
+  s = await startSystem({ databaseProxy: true });
   operator = await s.party('operator', { supervisor: true });
   applicant = await s.party('buyer');
 });
@@ -82,5 +93,99 @@ describe('decisions that cannot finish at once, over HTTP', () => {
     expect(done.json.decidedBy).toBe(operator.id);
     expect((await s.call('GET', `/v1/stuck-processes/merchant-review:${id}`, { key: operator.key })).json).toMatchObject({ resolvedBy: operator.id });
     expect((await s.call('POST', `/v1/stuck-processes/merchant-review:${id}/retry`, { key: operator.key, body: {} })).status).toBe(409);
+  });
+
+  it('the reconciliation Schedule starts again a paid line whose workflow was terminated from outside, and flags a review case for operators', async () => {
+    const seller = await startReferenceSeller({ accessKey: 'reconcile-seller-access-key', port: 0 });
+    try {
+      seller.faults.downUntil = Number.MAX_SAFE_INTEGER;
+      const seed = await seedSaasProduct(s.db, { productionUrl: seller.url, accessKey: 'reconcile-seller-access-key' });
+      const { lines } = await createOrderService({ db: s.db, temporal: s.env.client, config: s.config }).place(seed.buyer, [{ skuId: seed.skuId }]);
+      const line = lines[0]!;
+      const provisioning = s.env.client.workflow.getHandle(saasProvisionWorkflowId(line.id));
+      await eventually(async () => (await provisioning.fetchHistory()).events?.some((e) => e.activityTaskCompletedEventAttributes) ?? false, (ok) => ok, 'a first attempt');
+      await provisioning.terminate('terminated by hand, by mistake');
+      const caseId = await openCase();
+      await eventually(() => s.call('GET', `/v1/reviews/${caseId}`, { key: operator.key }), (r) => r.json.workflowStartedAt !== null, 'the case\'s start recorded');
+      await s.env.client.workflow.getHandle(merchantReviewWorkflowId(caseId)).terminate('terminated by hand, by mistake');
+      // Both rows are still open: nothing else would ever move them.
+      expect((await s.db.select().from(orderLines).where(eq(orderLines.id, line.id)))[0]).toMatchObject({ status: 'processing' });
+      seller.faults.downUntil = undefined;
+
+      await ensureReconcileSchedule(s.env.client, s.config.TEMPORAL_TASK_QUEUE, { everyMinutes: 60, graceMs: 0 });
+      const schedule = s.env.client.schedule.getHandle(RECONCILE_SCHEDULE_ID);
+      await schedule.trigger();
+      const described = await eventually(() => schedule.describe(), (d) => d.info.recentActions.length > 0, 'a reconciliation round');
+      const action = described.info.recentActions[0]!.action;
+      const roundHandle = s.env.client.workflow.getHandle(action.workflow.workflowId, action.workflow.firstExecutionRunId);
+      const round = await roundHandle.result();
+      await recordHistory(roundHandle, 'one-repaired-one-flagged');
+      expect(round.repaired).toContain(provisioning.workflowId);
+      expect(round.flagged).toContain(merchantReviewWorkflowId(caseId));
+
+      // The line's new run delivers it; the terminated run's row is repaired.
+      await eventually(async () => (await s.db.select().from(orderLines).where(eq(orderLines.id, line.id)))[0]!, (l) => l.status === 'delivered', 'delivered by the new run');
+      const resolved = await s.call('GET', `/v1/stuck-processes/${provisioning.workflowId}`, { key: operator.key });
+      expect(resolved.json).toMatchObject({ failureType: 'WorkflowClosed', resolvedBy: 'reconciliation' });
+      // Operators see the review case they must decide about.
+      const open = await s.call('GET', '/v1/stuck-processes', { key: operator.key });
+      expect(open.json.items).toContainEqual(expect.objectContaining({ workflowId: merchantReviewWorkflowId(caseId), failureType: 'WorkflowClosed', resolvedAt: null }));
+      await eventually(async () => s.inbox.mails.some((m) => m.subject.startsWith('Reconciliation')), (ok) => ok, 'the supervisors told');
+    } finally {
+      await seller.close();
+    }
+  });
+
+  it('a database outage answers decisions 503 with Retry-After within seconds, and a decision taken before it is written once the database is back', async () => {
+    const created = await s.call('POST', '/v1/merchant-applications', { key: applicant.key, body: applicationInput() });
+    expect(created.status).toBe(201);
+    const id = created.json.id as string;
+    await eventually(() => s.call('GET', `/v1/reviews/${id}`, { key: operator.key }), (r) => r.json.deadline !== null, 'the deadline');
+
+    await s.proxy!.cut();
+    try {
+      const started = Date.now();
+      const refused = await s.call('POST', `/v1/reviews/${id}/approve`, { key: operator.key, body: {} });
+      expect(Date.now() - started).toBeLessThan(8_000);
+      expect(refused.status).toBe(503);
+      expect(refused.type).toContain('application/problem+json');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refused.text).not.toMatch(/select|insert|postgres:\/\//i);
+
+      // A decision the process took just as the database went away: its write retries with backoff.
+      const approve = await s.env.client.workflow.getHandle(merchantReviewWorkflowId(id))
+        .startUpdate(approveUpdate, { args: [{ operatorId: operator.id }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      await new Promise((r) => setTimeout(r, 3_000));
+      await s.proxy!.restore();
+      expect(await approve.result()).toMatchObject({ status: 'approved' });
+    } finally {
+      await s.proxy!.restore().catch(() => undefined);
+    }
+    const after = await s.call('GET', `/v1/reviews/${id}`, { key: operator.key });
+    expect(after.json).toMatchObject({ status: 'approved', decidedBy: operator.id });
+  });
+
+  it('a resubmission Temporal does not take in time answers 503 and keeps its staged revision, which the workflow promotes once it runs', async () => {
+    const id = await openCase();
+    expect((await s.call('POST', `/v1/reviews/${id}/reject`, { key: operator.key, body: { reasons: ['logo is missing'] } })).status).toBe(200);
+    const revisions = async () => s.db.select().from(applicationRevisions).where(eq(applicationRevisions.applicationId, id));
+    await s.stopWorker();
+    let body: Record<string, unknown>;
+    try {
+      body = { ...(await s.call('GET', `/v1/merchant-applications/${id}`, { key: applicant.key })).json.application, logoUrl: 'https://acme.example.com/logo-v2.png' };
+      const { r: late, ms } = await timed(() => s.call('POST', `/v1/merchant-applications/${id}/resubmit`, { key: applicant.key, body }));
+      expect(late.status).toBe(503);
+      expect(late.headers.get('retry-after')).not.toBeNull();
+      expect(ms).toBeLessThan(10_000);
+      // Not a refusal: the workflow may still take the Update, so the staged revision stays.
+      expect(await revisions()).toHaveLength(1);
+    } finally {
+      await s.startWorker();
+    }
+    const done = await eventually(() => s.call('GET', `/v1/merchant-applications/${id}`, { key: applicant.key }), (r) => r.json.round === 2, 'round 2');
+    expect(done.json).toMatchObject({ status: 'pending', round: 2, application: { logoUrl: 'https://acme.example.com/logo-v2.png' } });
+    // A refused resubmission (the case is pending now) deletes what it staged.
+    expect((await s.call('POST', `/v1/merchant-applications/${id}/resubmit`, { key: applicant.key, body: body! })).status).toBe(409);
+    expect(await revisions()).toHaveLength(1);
   });
 });

@@ -35,3 +35,6 @@ export async function seedSaasProduct(db: Db, o: { productionUrl: string; access
   if (balance > 0) await topUp(db, { key: `top-up:${buyer}:seed`, buyerId: buyer, amountCents: balance, memo: 'test balance' });
   return { owner, buyer, seller, merchantId, productId, skuId };
 }
+
+/** The reference seller listens on http://127.0.0.1: tests allow what production refuses (seller-client/address-guard.ts). */
+export const LOOPBACK_SELLERS = { SELLER_ALLOW_HTTP: 'true', SELLER_ALLOW_PRIVATE: 'true' } as const;

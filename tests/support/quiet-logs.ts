@@ -3,14 +3,20 @@
  * into the console, where vitest keeps them out of the results and shows them in full for a failing
  * test (`silent: 'passed-only'`). LOG_LEVEL=debug shows more.
  */
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { DefaultLogger } from '@temporalio/worker';
 import { createLogger, installTemporalLogging, temporalLogger } from '../../logging';
 
 const toConsole = new Writable({ write(chunk: Buffer, _enc, done) { const line = chunk.toString().trimEnd(); logLines.push(line); console.log(line); done(); } });
 const level = process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace' ? process.env.LOG_LEVEL : 'warn';
+// The SDK's worker metrics are served on a free loopback port, where GET /metrics of a test system reads them.
+const probe = createNetServer();
+await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+export const workerMetricsAddress = `127.0.0.1:${(probe.address() as AddressInfo).port}`;
+await new Promise((r) => probe.close(r));
 const logger = createLogger({ LOG_LEVEL: level, LOG_FORMAT: 'pretty' }, toConsole);
-installTemporalLogging(logger);
+installTemporalLogging(logger, workerMetricsAddress);
 // MockActivityEnvironment without a logger of its own writes to stderr through a DefaultLogger, past vitest:
 // in tests every DefaultLogger goes the same way as the Runtime's.
 const sdk = temporalLogger(logger);

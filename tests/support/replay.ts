@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -10,7 +10,8 @@ export const REPLAY_DIR = fileURLToPath(new URL('../replay/', import.meta.url));
  * Records the history of a workflow a test has just driven through one of its paths, so CI replays it
  * against every later version of the code (docs/durable-patterns.md). A no-op unless the run sets
  * RECORD_HISTORIES=1: `RECORD_HISTORIES=1 npx vitest run tests/workflows/x.test.ts`, then commit the files.
- * A running workflow may be recorded too: replay stops where its history ends.
+ * A running workflow may be recorded too: replay stops where its history ends. An existing file is kept
+ * (RECORD_HISTORIES=overwrite replaces it): record a changed workflow's path under a new name.
  */
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
   if (!process.env.RECORD_HISTORIES) return;
@@ -19,6 +20,9 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
   const type = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
   if (!type) throw new Error(`history of ${handle.workflowId} has no start event`);
   mkdirSync(`${REPLAY_DIR}${type}`, { recursive: true });
+  // A committed history is the proof that later code still replays it: never replace it by accident.
+  const file = `${REPLAY_DIR}${type}/${name}.json`;
+  if (existsSync(file) && process.env.RECORD_HISTORIES !== 'overwrite') return;
   // Compact: the same JSON as other Temporal tools write, without the indentation (a third of the size).
-  writeFileSync(`${REPLAY_DIR}${type}/${name}.json`, JSON.stringify(JSON.parse(historyToJSON(history))));
+  writeFileSync(file, JSON.stringify(JSON.parse(historyToJSON(history))));
 }

@@ -7,7 +7,7 @@ import { bundleWorkflows, createWorker } from '../../worker';
 import {
   merchantReviewWorkflowId, type MerchantReviewInput,
 } from '../../workflows/merchant-review-messages';
-import { TEST_MASTER_KEY } from './catalog';
+import { LOOPBACK_SELLERS, TEST_MASTER_KEY } from './catalog';
 import { freshDatabase } from './db';
 import { applicationInput } from './fixtures';
 import { startInbox } from './inbox';
@@ -36,7 +36,7 @@ export async function startReviewHarness(extraConfig: Record<string, string> = {
   const inbox = await startInbox();
   const config = loadConfig({
     SMTP_URL: inbox.smtpUrl, SMS_ENDPOINT: inbox.smsEndpoint, OPS_SUPERVISOR_EMAILS: 'duty-manager@marketplace.local',
-    TEMPORAL_TASK_QUEUE: `review-${newId('', 6)}`, MASTER_KEY: TEST_MASTER_KEY, ...extraConfig,
+    TEMPORAL_TASK_QUEUE: `review-${newId('', 6)}`, MASTER_KEY: TEST_MASTER_KEY, ...LOOPBACK_SELLERS, ...extraConfig,
   });
   const db = database.db;
   const [applicant, operator] = [newId('P', 12), newId('P', 12)];
@@ -50,7 +50,7 @@ export async function startReviewHarness(extraConfig: Record<string, string> = {
   const h = {
     env, db, inbox, config, applicant, operator,
     async startWorker(opts: { maxCachedWorkflows?: number } = {}) {
-      worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, db, config, workflowBundle: await workflowBundle(), ...opts });
+      worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, db, config, temporal: env.client, workflowBundle: await workflowBundle(), ...opts });
       running = worker.run();
     },
     async stopWorker() {

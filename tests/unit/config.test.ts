@@ -31,6 +31,8 @@ describe('loadConfig', () => {
       INTAKE_SWEEP_SECONDS: 10,
       RUN_WORKER: true,
       RUN_API: true,
+      RECONCILE_EVERY_MINUTES: 15,
+      RECONCILE_GRACE_MINUTES: 10,
       CREATE_SCHEDULES: true,
       // SaaS provisioning runs on the spec's real durations: every 3 minutes for 3 hours, 5 s per call.
       PROVISION_RETRY_INTERVAL_MS: 180_000,
@@ -42,6 +44,11 @@ describe('loadConfig', () => {
       SELLER_CALL_TIMEOUT_MS: 5_000,
       CONFORMANCE_POLL_WINDOW_MS: 120_000,
       CONFORMANCE_POLL_INTERVAL_MS: 2_000,
+      // Production rules for seller calls: https to public addresses only; revoked keys stop within 5 s.
+      SELLER_ALLOW_HTTP: false,
+      SELLER_ALLOW_PRIVATE: false,
+      API_KEY_CACHE_MS: 5_000,
+      OLD_MASTER_KEYS: [],
       ARTIFACT_STORE: 'disk',
       ARTIFACT_DIR: '.data/artifacts',
       S3_REGION: 'us-east-1',

@@ -27,15 +27,17 @@ async function productWithCase(url: string) {
  * Runs one round as the Schedule would, waiting for it without `result()`: awaiting a result lets the
  * time-skipping server run its clock freely, and with no timer pending anywhere it would leap years ahead.
  */
-async function runRound(workflowId: string) {
-  const handle = await h.env.client.workflow.start('dialTestRound', { taskQueue: h.config.TEMPORAL_TASK_QUEUE, workflowId });
+async function runRound(...workflowIds: string[]) {
+  // Several ids: rounds that overlap, as the Schedule allows.
+  const handles = await Promise.all(workflowIds.map((workflowId) => h.env.client.workflow.start('dialTestRound', { taskQueue: h.config.TEMPORAL_TASK_QUEUE, workflowId, args: [{}] })));
   for (let i = 0; i < 200; i++) {
-    const { status } = await handle.describe();
-    if (status.name === 'COMPLETED') return;
-    if (status.name !== 'RUNNING') throw new Error(`dial-test round ${workflowId} ended ${status.name}`);
+    const states = await Promise.all(handles.map(async (handle) => (await handle.describe()).status.name));
+    if (states.every((st) => st === 'COMPLETED')) return;
+    const bad = states.find((st) => st !== 'RUNNING' && st !== 'COMPLETED');
+    if (bad) throw new Error(`a dial-test round of ${workflowIds.join(', ')} ended ${bad}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`dial-test round ${workflowId} did not finish`);
+  throw new Error(`dial-test rounds ${workflowIds.join(', ')} did not finish`);
 }
 const frozen = async (id: string) => (await h.db.select().from(products).where(eq(products.id, id)))[0]!.tradingFrozen;
 
@@ -66,5 +68,22 @@ describe('dial tests on the time-skipping server', () => {
     expect(h.inbox.mails.filter((m) => m.subject.includes(alwaysDown) && m.subject.includes('Dial test failed'))).toHaveLength(10);
     await recordHistory(h.env.client.workflow.getHandle('dial-4-15'), 'failing-and-frozen');
     await recordHistory(h.env.client.workflow.getHandle('dial-2-9'), 'one-passes-one-fails');
+  });
+
+  it('rounds may overlap, and a day on which no round ran neither counts nor ends the streak', async () => {
+    const p = await productWithCase(down.url);
+    down.faults.downUntil = Number.MAX_SAFE_INTEGER;
+    const start = addDays(new Date((await h.env.currentTimeMs()) + 8 * HOUR).toISOString().slice(0, 10), 1);
+    // Failing days 0, 1, (no round on day 2), 3 with two overlapping rounds, 4, 5: the fifth failing day is day 5.
+    for (const day of [0, 1, 3, 4, 5]) {
+      await h.skipTo(cst(addDays(start, day), 9));
+      if (day === 3) await runRound('overlap-a', 'overlap-b');
+      else await runRound(`streak-${day}`);
+      expect(await frozen(p)).toBe(day === 5);
+    }
+    const runs = await h.db.select().from(dialTestRuns).where(eq(dialTestRuns.productId, p));
+    expect(runs.filter((r) => r.day === addDays(start, 3))).toHaveLength(2);
+    expect(new Set(runs.map((r) => r.day)).size).toBe(5);
+    await recordHistory(h.env.client.workflow.getHandle('overlap-a'), 'v2-one-page-overlapping');
   });
 });

@@ -114,4 +114,20 @@ describe('merchant review: poison input and our own faults', () => {
     const [row] = await h.db.select().from(stuckProcesses).where(eq(stuckProcesses.workflowId, handle.workflowId));
     expect(row).toMatchObject({ resolvedBy: 'recheck' });
   });
+
+  it('every Query and Update of a case and of a provisioning run says what it does (the Web UI shows it)', async () => {
+    const { handle } = await h.openCase();
+    await opened(handle);
+    const provisioning = await h.env.client.workflow.start('saasProvision', {
+      taskQueue: h.config.TEMPORAL_TASK_QUEUE, workflowId: 'saas-provision:described',
+      args: [{ orderLineId: 'no-such-line', merchantId: 'M', productId: 'P', retryIntervalMs: 180_000, retryWindowMs: 10_800_000, pollIntervalMs: 30_000, pollWindowMs: 10_800_000, idleAction: 'refund' as const, idleMs: 604_800_000 }],
+    });
+    for (const [h2, expected] of [[handle, ['approve', 'reject', 'resubmit', 'retryStuck']], [provisioning, ['restart', 'deliverManually', 'cancel', 'retryStuck']]] as const) {
+      const meta = await h2.query<{ definition: { queryDefinitions: { name: string; description?: string }[]; updateDefinitions: { name: string; description?: string }[] } }>('__temporal_workflow_metadata');
+      const defs = [...meta.definition.queryDefinitions, ...meta.definition.updateDefinitions].filter((d) => !d.name.startsWith('__'));
+      expect(defs.map((d) => d.name)).toEqual(expect.arrayContaining([...expected, 'state', 'stuck']));
+      for (const d of defs) expect(d.description, `${h2.workflowId} ${d.name}`).toMatch(/\w{3,}/);
+    }
+    await provisioning.terminate('test over');
+  });
 });

@@ -4,7 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applicationRevisions, merchants, notifications, reviewEvents } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { approveUpdate, rejectUpdate, resubmitUpdate, reviewStateQuery } from '../../workflows/merchant-review-messages';
+import { expectHistoryWithin, report } from '../support/history';
 import { recordHistory } from '../support/replay';
+
+/** The written bound of one merchantReview run (docs/merchant-review.md), without stuck re-checks. */
+const REVIEW_HISTORY_BOUND = 100;
 import { addDays, cst, DAY, HOUR, nextWeekday, startReviewHarness, type ReviewHarness } from '../support/review-harness';
 
 let h: ReviewHarness;
@@ -14,6 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
+const iso = (ms: number) => new Date(ms).toISOString();
 const today = async () => new Date((await h.env.currentTimeMs()) + 8 * HOUR).toISOString().slice(0, 10);
 const events = (id: string) => h.db.select().from(reviewEvents).where(eq(reviewEvents.applicationId, id));
 const until = async (pred: () => Promise<boolean>, what: string) => {
@@ -34,7 +39,7 @@ describe('merchant review on the time-skipping server', () => {
     const { id, handle } = await h.openCase();
     const expected = cst(addDays(makeUpSaturday, 1));
     await until(async () => (await handle.query(reviewStateQuery)).deadline !== null, 'the deadline');
-    expect((await handle.query(reviewStateQuery)).deadline).toBe(expected);
+    expect((await handle.query(reviewStateQuery)).deadline).toBe(iso(expected));
     expect((await h.application(id)).deadline?.getTime()).toBe(expected);
 
     await h.skipTo(expected - 1000);
@@ -47,8 +52,8 @@ describe('merchant review on the time-skipping server', () => {
     await until(async () => (await h.application(id)).overdue, 'overdue in the database');
     const after = await handle.query(reviewStateQuery);
     expect(after.status).toBe('overdue');
-    expect(after.overdueAt).toBeGreaterThanOrEqual(expected);
-    expect(after.overdueAt! - expected).toBeLessThan(1000);
+    expect(Date.parse(after.overdueAt!)).toBeGreaterThanOrEqual(expected);
+    expect(Date.parse(after.overdueAt!) - expected).toBeLessThan(1000);
 
     // Escalated to supervisors; nothing decided by default.
     await until(async () => h.inbox.mails.some((m) => m.to.includes('duty-manager@marketplace.local') && m.subject.includes(id)), 'escalation mail');
@@ -98,7 +103,7 @@ describe('merchant review on the time-skipping server', () => {
     const { id, handle } = await h.openCase();
     await until(async () => (await handle.query(reviewStateQuery)).deadline !== null, 'the deadline');
     // Monday 10:00: Tue (1), Wed (2), Thu (3).
-    expect((await handle.query(reviewStateQuery)).deadline).toBe(cst(addDays(monday, 4)));
+    expect((await handle.query(reviewStateQuery)).deadline).toBe(iso(cst(addDays(monday, 4))));
 
     await h.skipTo(cst(addDays(monday, 1), 15));
     const rejected = await handle.executeUpdate(rejectUpdate, { args: [{ operatorId: h.operator, reasons: ['business licence scan is unreadable'] }] });
@@ -114,7 +119,7 @@ describe('merchant review on the time-skipping server', () => {
     const revisionId = newId('RV');
     await h.db.insert(applicationRevisions).values({ id: revisionId, applicationId: id, payload: { ...(await h.application(id)).payload, address: 'New address' } });
     const resubmitted = await handle.executeUpdate(resubmitUpdate, { args: [{ applicantId: h.applicant, revisionId }] });
-    expect(resubmitted).toMatchObject({ status: 'pending', round: 2, deadline: cst(addDays(monday, 9)) });
+    expect(resubmitted).toMatchObject({ status: 'pending', round: 2, deadline: iso(cst(addDays(monday, 9))) });
     const row = await h.application(id);
     expect(row).toMatchObject({ status: 'pending', round: 2, overdue: false });
     expect(row.payload.address).toBe('New address');
@@ -149,14 +154,14 @@ describe('merchant review on the time-skipping server', () => {
     await h.startWorker({ maxCachedWorkflows: 0 });
     const { id, handle } = await h.openCase({ customerServiceEmail: 'cs@restart.example.com' });
     await until(async () => (await handle.query(reviewStateQuery)).deadline !== null, 'the deadline');
-    const { deadline } = await handle.query(reviewStateQuery);
+    const deadline = Date.parse((await handle.query(reviewStateQuery)).deadline!);
 
     await h.stopWorker();
     // Days pass with no worker. (Not past the deadline: the time-skipping server holds its clock while
     // a fired timer's task waits for a worker.) A new worker then rebuilds the case from its history.
-    await h.skipTo(deadline! - HOUR);
+    await h.skipTo(deadline - HOUR);
     await h.startWorker();
-    await h.skipTo(deadline! + HOUR);
+    await h.skipTo(deadline + HOUR);
     await until(async () => (await h.application(id)).overdue, 'overdue after restart');
     const state = await handle.executeUpdate(approveUpdate, { args: [{ operatorId: h.operator }] });
     expect(state.status).toBe('approved');
@@ -166,5 +171,25 @@ describe('merchant review on the time-skipping server', () => {
     expect(await h.db.select().from(merchants).where(eq(merchants.onboardingApplicationId, id))).toHaveLength(1);
     expect(h.inbox.mails.filter((m) => m.subject.includes(id) && m.subject.includes('approved'))).toHaveLength(1);
     expect(h.inbox.mails.filter((m) => m.subject.includes(id) && m.subject.includes('overdue'))).toHaveLength(2);
+  });
+
+  it('a case rejected and resubmitted five times continues as new with each round, every run under the bound', async () => {
+    await h.useCalendar([]);
+    const { id, handle } = await h.openCase();
+    const firstRunId = (await handle.describe()).runId;
+    await until(async () => (await handle.query(reviewStateQuery)).deadline !== null, 'the deadline');
+    for (let round = 1; round <= 5; round++) {
+      expect(await handle.executeUpdate(rejectUpdate, { args: [{ operatorId: h.operator, reasons: [`round ${round} is incomplete`] }] })).toMatchObject({ status: 'rejected', round });
+      const revisionId = newId('RV');
+      await h.db.insert(applicationRevisions).values({ id: revisionId, applicationId: id, payload: { ...(await h.application(id)).payload, address: `Address ${round}` } });
+      expect(await handle.executeUpdate(resubmitUpdate, { args: [{ applicantId: h.applicant, revisionId }] })).toMatchObject({ status: 'pending', round: round + 1 });
+    }
+    expect(await handle.executeUpdate(approveUpdate, { args: [{ operatorId: h.operator }] })).toMatchObject({ status: 'approved', round: 6 });
+    expect(await handle.result()).toMatchObject({ status: 'approved', round: 6 });
+    expect((await h.application(id))).toMatchObject({ status: 'approved', round: 6 });
+    const lengths = await expectHistoryWithin(h.env.client, handle, REVIEW_HISTORY_BOUND, firstRunId);
+    expect(lengths).toHaveLength(6);
+    report(`merchantReview five rejections and resubmissions: ${lengths.join(', ')} events per run`);
+    await recordHistory(h.env.client.workflow.getHandle(handle.workflowId, firstRunId), 'rejected-resubmitted-continued-as-new');
   });
 });

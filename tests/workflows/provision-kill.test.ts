@@ -8,7 +8,7 @@ import { loadConfig } from '../../config';
 import { instances, orderLines } from '../../db/schema';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
 import { saasProvisionWorkflowId } from '../../workflows/saas-provision-messages';
-import { seedSaasProduct, TEST_MASTER_KEY } from '../support/catalog';
+import { seedSaasProduct, LOOPBACK_SELLERS, TEST_MASTER_KEY } from '../support/catalog';
 import { freshDatabase } from '../support/db';
 import { startTimeSkipping } from '../support/time-skipping';
 
@@ -42,7 +42,7 @@ function startWorkerProcess(taskQueue: string, extraEnv: Record<string, string> 
     detached: true, stdio: 'ignore',
     env: {
       ...process.env, RUN_API: 'false', RUN_WORKER: 'true', CREATE_SCHEDULES: 'false', DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_TASK_QUEUE: taskQueue, MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: 'silent', ...extraEnv,
+      TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_TASK_QUEUE: taskQueue, MASTER_KEY: TEST_MASTER_KEY, ...LOOPBACK_SELLERS, LOG_LEVEL: 'silent', ...extraEnv,
     },
   });
   children.push(child);
@@ -51,7 +51,7 @@ function startWorkerProcess(taskQueue: string, extraEnv: Record<string, string> 
 
 describe('a worker killed in the middle of provisioning', () => {
   it('loses no order and creates no second instance', async () => {
-    const config = loadConfig({ MASTER_KEY: TEST_MASTER_KEY, TEMPORAL_TASK_QUEUE: 'kill-test' });
+    const config = loadConfig({ MASTER_KEY: TEST_MASTER_KEY, ...LOOPBACK_SELLERS, TEMPORAL_TASK_QUEUE: 'kill-test' });
     const seed = await seedSaasProduct(database.db, { productionUrl: seller.url, accessKey: KEY });
     // The seller creates the instance, then takes its time to answer: the worker dies mid-call.
     seller.faults.slowMs = 60_000;

@@ -52,17 +52,20 @@ export async function legacySaasProvision(input: ProvisionInput): Promise<Provis
   // Version 1's state shape answers the same Updates and Query (the API reads status, attempts, instanceId, lastError).
   const accept = async (a: Action) => { action = a; const n = ++received; await condition(() => settled >= n); return state as never; };
 
-  setHandler(provisionStateQuery, () => state as never);
+  setHandler(provisionStateQuery, () => state as never, { description: 'The provisioning state (version 1: epoch ms).' });
   setHandler(restartUpdate, (_r) => accept({ restart: true }), {
+    description: 'The seller, after the automatic retries stopped: one immediate newInstance call.',
     validator: (_r) => { if (state.status !== 'interface_failed' || action) refuse(`the order line is ${state.status}; restart needs a failed interface`); },
   });
   setHandler(manualDeliveryUpdate, (d) => accept({ manual: d.instanceId }), {
+    description: 'The seller delivers by hand with an instance created outside the interface.',
     validator: (d) => {
       if (final() || action) refuse(`the order line is ${state.status}`);
       if (!d?.instanceId) refuse('instanceId is required');
     },
   });
   setHandler(cancelUpdate, (_c) => accept({ cancel: true }), {
+    description: 'The buyer cancels before delivery; the price is refunded.',
     validator: (_c) => { if (final() || action) refuse(`the order line is ${state.status}`); },
   });
 
