@@ -57,6 +57,16 @@ const schema = z.object({
   /** How often the marketplace polls queryInstance after a 000004 answer, and for how long. */
   PROVISION_POLL_INTERVAL_MS: z.coerce.number().int().min(1000).default(30_000),
   PROVISION_POLL_WINDOW_MS: z.coerce.number().int().min(60_000).default(3 * 3_600_000),
+  /** Service supervision (docs/supervision.md): the idle limit in every stage, the acceptance timeout, hardware auto-acceptance, refund answers. */
+  SUPERVISION_IDLE_MS: z.coerce.number().int().min(1000).default(5 * 86_400_000),
+  SUPERVISION_ACCEPTANCE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(5 * 86_400_000),
+  SUPERVISION_HARDWARE_AUTO_ACCEPT_MS: z.coerce.number().int().min(1000).default(10 * 86_400_000),
+  SUPERVISION_REFUND_ANSWER_MS: z.coerce.number().int().min(1000).default(10 * 86_400_000),
+  /** More rejections than this by one party let the other appeal (spec: the 4th). */
+  SUPERVISION_REJECTION_LIMIT: z.coerce.number().int().min(0).max(100).default(3),
+  SUPERVISION_BUYER_APPEALS_ANY_STAGE: bool.default(true),
+  /** Largest supervision file (requirement attachments, delivery proof, appeal evidence). */
+  SUPERVISION_FILE_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
   SELLER_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(20_000).default(5_000),
   /** Seller conformance runs: how long an instance answered 000004 may take to be ready, and how often it is polled. */
   CONFORMANCE_POLL_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
@@ -103,7 +113,7 @@ const schema = z.object({
 
 /**
  * What DEMO_FAST=1 changes, unless a variable is set explicitly: three working days become three minutes,
- * three hours of provisioning retries become three minutes of retries every 20 s.
+ * three hours of provisioning retries become three minutes of retries every 20 s, a day of supervision a minute.
  */
 export const DEMO_DEFAULTS: Record<string, string> = {
   DEMO_WORKING_DAY_SECONDS: '60',
@@ -113,6 +123,11 @@ export const DEMO_DEFAULTS: Record<string, string> = {
   PROVISION_POLL_WINDOW_MS: '60000',
   PROVISION_IDLE_MS: '3600000',
   INTAKE_SWEEP_SECONDS: '5',
+  // Supervision: a day becomes a minute (5 days idle or to accept: 5 minutes; hardware and refunds: 10).
+  SUPERVISION_IDLE_MS: '300000',
+  SUPERVISION_ACCEPTANCE_TIMEOUT_MS: '300000',
+  SUPERVISION_HARDWARE_AUTO_ACCEPT_MS: '600000',
+  SUPERVISION_REFUND_ANSWER_MS: '600000',
 };
 
 export type Config = z.infer<typeof schema>;

@@ -9,6 +9,7 @@ import { createProvisionActivities } from './provision';
 import { createReviewActivities } from './review';
 import { createReconcileActivities } from './reconcile';
 import { createStuckActivities } from './stuck';
+import { createSupervisionActivities } from './supervision';
 
 export interface ActivityDeps {
   db: Db;
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProvisionActivities(deps),
     ...createDialTestActivities(deps),
     ...createConformanceActivities(deps),
+    ...createSupervisionActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
     ...createStuckActivities(deps),
     ...createReconcileActivities(deps),

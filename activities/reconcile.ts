@@ -8,6 +8,7 @@ import { merchantApplications, orderLines, products, stuckProcesses } from '../d
 import { FAILURE } from '../workflows/failure-types';
 import { provisionStartOptions, saasProvisionWorkflowId } from '../workflows/saas-provision-messages';
 import { merchantReviewWorkflowId } from '../workflows/merchant-review-messages';
+import { supervisionWorkflowId } from '../workflows/supervision-messages';
 
 /** Failure type of a row whose workflow closed while the row is still open (the operators' list shows it). */
 export const WORKFLOW_CLOSED = 'WorkflowClosed';
@@ -17,7 +18,8 @@ export interface ReconcileResult { checked: number; repaired: string[]; flagged:
 /**
  * The reconciliation (docs/durable-patterns.md): rows that are open in the database while their workflow is
  * closed, failed, terminated or gone. A paid order line gets a new provisioning run (the seller is asked again
- * with the same order ids, which it answers idempotently); anything else is flagged for operators.
+ * with the same order ids, which it answers idempotently); anything else is flagged for operators, supervised
+ * lines too (their flow has appeals and an operation log: a person decides how it goes on; they are never provisioned).
  */
 export function createReconcileActivities({ db, config, temporal }: { db: Db; config: Config; temporal?: Client }) {
   async function statusOf(workflowId: string): Promise<string> {
@@ -45,7 +47,10 @@ export function createReconcileActivities({ db, config, temporal }: { db: Db; co
       if (!temporal) throw ApplicationFailure.nonRetryable('the worker has no Temporal client for the reconciliation', FAILURE.configMissing);
       const before = new Date(Date.now() - a.graceMs);
       const lines = await db.select({ line: orderLines }).from(orderLines).innerJoin(products, eq(products.id, orderLines.productId))
-        .where(and(eq(orderLines.status, 'processing'), eq(products.deliveryType, 'saas'), isNotNull(orderLines.workflowStartedAt), lt(orderLines.workflowStartedAt, before)))
+        .where(and(eq(orderLines.status, 'processing'), eq(products.deliveryType, 'saas'), eq(products.supervised, false), isNotNull(orderLines.workflowStartedAt), lt(orderLines.workflowStartedAt, before)))
+        .limit(a.limit);
+      const supervised = await db.select({ line: orderLines }).from(orderLines).innerJoin(products, eq(products.id, orderLines.productId))
+        .where(and(eq(orderLines.status, 'processing'), eq(products.supervised, true), isNotNull(orderLines.workflowStartedAt), lt(orderLines.workflowStartedAt, before)))
         .limit(a.limit);
       const cases = await db.select().from(merchantApplications)
         .where(and(inArray(merchantApplications.status, ['pending', 'rejected']), isNotNull(merchantApplications.workflowStartedAt), lt(merchantApplications.workflowStartedAt, before)))
@@ -76,17 +81,21 @@ export function createReconcileActivities({ db, config, temporal }: { db: Db; co
         heartbeat([...done]);
       }
 
-      for (const c of cases) {
-        const workflowId = merchantReviewWorkflowId(c.id);
-        if (done.has(workflowId)) continue;
+      // A review has rounds, deadlines and a history of decisions, a supervision its stages, appeals and log:
+      // a person decides how to go on.
+      const forOperators = [
+        ...cases.map((c) => ({ workflowId: merchantReviewWorkflowId(c.id), workflowType: 'merchantReview', subjectId: c.id, what: `the review workflow is %s while the case is ${c.status}` })),
+        ...supervised.map(({ line }) => ({ workflowId: supervisionWorkflowId(line.id), workflowType: 'supervision', subjectId: line.id, what: 'the supervision workflow is %s while the order line is processing' })),
+      ];
+      for (const c of forOperators) {
+        if (done.has(c.workflowId)) continue;
         out.checked++;
-        const status = await statusOf(workflowId);
+        const status = await statusOf(c.workflowId);
         if (status !== 'RUNNING') {
-          // A review has rounds, deadlines and a history of decisions: a person decides how to go on.
-          await flag({ workflowId, workflowType: 'merchantReview', subjectId: c.id, message: `the review workflow is ${status} while the case is ${c.status}` });
-          out.flagged.push(workflowId);
+          await flag({ workflowId: c.workflowId, workflowType: c.workflowType, subjectId: c.subjectId, message: c.what.replace('%s', status) });
+          out.flagged.push(c.workflowId);
         }
-        done.add(workflowId);
+        done.add(c.workflowId);
         heartbeat([...done]);
       }
       return out;

@@ -45,6 +45,26 @@ const templates: Record<string, (v: Vars) => { subject: string; body: string }> 
     subject: `Conformance run ${str(v.runId)} of product ${str(v.productId)} found problems`,
     body: `The conformance run ${str(v.runId)} of your production interface for product ${str(v.productId)} failed these checks:\n${str(v.failures)}\nThe run's report shows the requests and replies behind each one.`,
   }),
+  'supervision.action': (v) => ({
+    subject: `Order line ${str(v.orderLineId)}: ${str(v.action)}`,
+    body: `The service supervision of order line ${str(v.orderLineId)} moved on (${str(v.action)}); it is now in stage ${str(v.stage)}.`,
+  }),
+  'supervision.appeal_opened': (v) => ({
+    subject: `Order line ${str(v.orderLineId)}: an appeal is open`,
+    body: `An appeal for order line ${str(v.orderLineId)} was opened for the ${str(v.by)} (${str(v.ground)}): ${str(v.reason)}\nThe supervision is frozen until the marketplace's operations decide.`,
+  }),
+  'supervision.appeal_decided': (v) => ({
+    subject: `Order line ${str(v.orderLineId)}: the appeal is decided`,
+    body: `Operations decided the appeal for order line ${str(v.orderLineId)}: ${str(v.decision)}. The supervision is now in stage ${str(v.stage)}.`,
+  }),
+  'supervision.completed': (v) => ({
+    subject: `Order line ${str(v.orderLineId)} is completed`,
+    body: `Order line ${str(v.orderLineId)} was accepted at ${str(v.acceptedAt)} and is completed; settlement follows.`,
+  }),
+  'supervision.refunded': (v) => ({
+    subject: `Order line ${str(v.orderLineId)} is refunded`,
+    body: `Order line ${str(v.orderLineId)} was refunded to the buyer: ${str(v.reason)}.`,
+  }),
   'reconcile.found': (v) => ({
     subject: 'Reconciliation: processes whose workflow closed while their record is open',
     body: `Started again: ${str(v.repaired) || 'none'}\nFor operators to decide (GET /v1/stuck-processes): ${str(v.flagged) || 'none'}`,

@@ -31,10 +31,12 @@ import { merchantRoutes } from './routes/merchants';
 import { messageRoutes } from './routes/messages';
 import { reviewRoutes } from './routes/reviews';
 import { stuckProcessRoutes } from './routes/stuck-processes';
+import { supervisionRoutes } from './routes/supervision';
+import type { ArtifactStore } from '../artifacts';
 
 /** `intake`: pass the process's one intake so main.ts can run its sweep and drain it on shutdown. */
-export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger; intake?: ReviewIntake }
-export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; config: Config; temporal: Client; reviews: ReviewService; orders: OrderService; keys: KeyStore }
+export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger; intake?: ReviewIntake; artifacts?: ArtifactStore }
+export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; config: Config; temporal: Client; reviews: ReviewService; orders: OrderService; keys: KeyStore; artifacts?: ArtifactStore }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -70,7 +72,7 @@ export function createApp(deps: AppDeps) {
   registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'API key: `mk_<id>_<secret>`' });
   const v1 = Router();
   const keys = createKeyStore(deps.db, deps.config.API_KEY_CACHE_MS);
-  const ctx: RouteContext = { router: v1, registry, db: deps.db, config: deps.config, temporal: deps.temporal, reviews: createReviewService(deps), orders: createOrderService(deps), keys };
+  const ctx: RouteContext = { router: v1, registry, db: deps.db, config: deps.config, temporal: deps.temporal, reviews: createReviewService(deps), orders: createOrderService(deps), keys, artifacts: deps.artifacts };
   merchantApplicationRoutes(ctx);
   reviewRoutes(ctx);
   merchantRoutes(ctx);
@@ -84,6 +86,7 @@ export function createApp(deps: AppDeps) {
   ledgerRoutes(ctx);
   stuckProcessRoutes(ctx);
   conformanceRoutes(ctx);
+  supervisionRoutes(ctx);
 
   const document = statesEveryConstraint(new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

@@ -59,6 +59,18 @@ export function jsonBody(required: boolean): RequestHandler {
   };
 }
 
+/**
+ * The edge of the routes that declare a multipart/form-data body (file uploads): the same refusals as
+ * `jsonBody`, before a byte is read: no body is 400, any other media type 415. The handler streams the parts.
+ */
+export const multipartBody: RequestHandler = (req, _res, next) => {
+  if (!hasBody(req)) throw new Problem(400, 'Bad Request', 'this request needs a multipart/form-data body', [{ field: 'body', message: 'required' }]);
+  if (!req.is('multipart/form-data')) {
+    throw new Problem(415, 'Unsupported Media Type', `send the files as multipart/form-data${req.get('content-type') ? `, not ${req.get('content-type')!.slice(0, 100)}` : ' (Content-Type is missing)'}`);
+  }
+  next();
+};
+
 /** A route as declared, for answering 405 with `Allow` on its path. */
 export interface DeclaredRoute { method: string; pattern: RegExp; params: number }
 export const declaredRoute = (method: string, path: string): DeclaredRoute => ({

@@ -29,4 +29,4 @@ export function createHealth(db: Db, config: Pick<Config, 'DEMO_FAST'>) {
 
 export const calendarWarning = (year: number) =>
   `the working-day calendar of ${year} is not marked complete: enter its holidays and make-up days (PUT /v1/calendar/{date}), then PUT /v1/calendar/years/${year}`;
-export const DEMO_WARNING = 'DEMO_FAST is on: review deadlines and provisioning retries last minutes. Never run production like this.';
+export const DEMO_WARNING = 'DEMO_FAST is on: review deadlines, provisioning retries and supervision timers last minutes. Never run production like this.';

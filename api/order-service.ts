@@ -1,5 +1,5 @@
 import { safeError } from '../observability/safe-error';
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, or } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
@@ -13,6 +13,7 @@ import { shanghaiDate } from '../domain/working-days';
 import { provisionStartOptions } from '../workflows/saas-provision-messages';
 import { Problem } from './problem';
 import { withTemporalDeadline } from './updates';
+import { startSupervision } from './supervision-intake';
 
 type Order = typeof orders.$inferSelect;
 type Line = typeof orderLines.$inferSelect;
@@ -33,23 +34,30 @@ const ID_ATTEMPTS = 5;
 /** `randomSuffix`: tests force collisions with it. */
 export function createOrderService({ db, temporal, config, logger, randomSuffix = () => newId('', 8) }: { db: Db; temporal: Client; config: Config; logger?: Logger | undefined; randomSuffix?: () => string }) {
   /**
-   * Starts provisioning for every SaaS line still processing, and records each start; safe to call
-   * again (USE_EXISTING). Lines whose start failed are found by `sweep` (decision 008).
+   * Starts the workflow of every line still processing and records each start: supervision for lines of
+   * supervised products (a supervised SaaS line is delivered through supervision, not the interface:
+   * docs/supervision.md), provisioning for the other SaaS lines. Safe to call again (USE_EXISTING). Lines whose start failed are found by `sweep` (decision 008).
    */
   async function startProvisioning(lines: Line[]) {
-    const saas = lines.length ? await db.select({ id: products.id }).from(products).where(and(inArray(products.id, lines.map((l) => l.productId)), eq(products.deliveryType, 'saas'))) : [];
-    const saasIds = new Set(saas.map((p) => p.id));
-    for (const line of lines.filter((l) => l.status === 'processing' && saasIds.has(l.productId))) {
+    const kinds = lines.length ? await db.select({ id: products.id, deliveryType: products.deliveryType, supervised: products.supervised, deliveryTemplate: products.deliveryTemplate })
+      .from(products).where(inArray(products.id, lines.map((l) => l.productId))) : [];
+    const product = new Map(kinds.map((p) => [p.id, p]));
+    for (const line of lines.filter((l) => l.status === 'processing' && product.get(l.productId)?.supervised)) {
+      const [order] = await db.select({ buyerPrincipalId: orders.buyerPrincipalId }).from(orders).where(eq(orders.id, line.orderId));
+      await startSupervision(temporal, config, line, order!, product.get(line.productId)!);
+      await markStarted(db, orderLines, line.id, new Date());
+    }
+    for (const line of lines.filter((l) => l.status === 'processing' && product.get(l.productId)?.deliveryType === 'saas' && !product.get(l.productId)?.supervised)) {
       await withTemporalDeadline(temporal, () => temporal.workflow.start('saasProvision', provisionStartOptions(line, config)))
         .catch((e: Error) => { if (e.name !== 'WorkflowExecutionAlreadyStartedError') throw e; });
       await markStarted(db, orderLines, line.id, new Date());
     }
   }
 
-  /** Starts provisioning of paid SaaS lines placed more than `graceMs` ago that still have no workflow; returns how many. */
+  /** Starts provisioning (or supervision) of paid SaaS and supervised lines placed more than `graceMs` ago that still have no workflow; returns how many. */
   async function sweep(graceMs = SWEEP_GRACE_MS, limit = 100): Promise<number> {
     const rows = await db.select({ line: orderLines }).from(orderLines).innerJoin(products, eq(products.id, orderLines.productId))
-      .where(and(notStarted(orderLines, graceMs), eq(orderLines.status, 'processing'), eq(products.deliveryType, 'saas')))
+      .where(and(notStarted(orderLines, graceMs), eq(orderLines.status, 'processing'), or(eq(products.deliveryType, 'saas'), eq(products.supervised, true))))
       .orderBy(asc(orderLines.createdAt)).limit(limit);
     await startProvisioning(rows.map((r) => r.line));
     return rows.length;

@@ -2,7 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z, type ZodType } from 'zod';
 import { requireRole, type Principal, type Role } from './auth';
-import { jsonBody, refuseUnstorable } from './edge';
+import { jsonBody, multipartBody, refuseUnstorable } from './edge';
 import { idempotencyKeysOf } from './idempotency';
 import { validationProblem } from './problem';
 
@@ -20,10 +20,16 @@ export interface RouteSpec<P extends ZodType | undefined, Q extends ZodType | un
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * A multipart/form-data body instead of JSON: documented here, its media type checked at the edge before a byte
+   * is read (api/edge.ts), then read by the handler as a stream (api/supervision-files.ts).
+   */
+  multipart?: ZodType;
   headers?: z.ZodObject;
   /** OpenAPI security requirement for routes that authenticate another way than a bearer key. */
   security?: Record<string, string[]>[];
-  responses: Record<number, { description: string; schema?: ZodType }>;
+  /** `contentType` for responses that are not JSON (a file download the handler streams itself). */
+  responses: Record<number, { description: string; schema?: ZodType; contentType?: string }>;
   handler: (ctx: { req: Request; res: Response; principal: Principal; params: Infer<P>; query: Infer<Q>; body: Infer<B> }) => Promise<{ status?: number; body: unknown }>;
 }
 
@@ -58,8 +64,9 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
   // A body that may be empty ({} is valid) may also be left out.
   const bodyRequired = spec.body ? !spec.body.safeParse({}).success : false;
   // A route that takes an Idempotency-Key binds it to its first body (api/idempotency.ts).
-  const idempotent = Boolean(spec.headers?.shape['idempotency-key']);
-  const statuses = [400, ...(spec.roles === 'public' ? [] : [401, 403]), ...(spec.body ? [413, 415] : []), 503];
+  // A streamed upload (multipart) is not read before its handler: its handler's own key rule stands alone.
+  const idempotent = Boolean(spec.headers?.shape['idempotency-key']) && !spec.multipart;
+  const statuses = [400, ...(spec.roles === 'public' ? [] : [401, 403]), ...(spec.body || spec.multipart ? [413, 415] : []), 503];
   const problems = Object.fromEntries(statuses.map((s) => [s, { description: ERROR_DESCRIPTIONS[s]!, content: { 'application/problem+json': { schema: problemSchema } } }]));
   registry.registerPath({
     method: spec.method,
@@ -73,12 +80,13 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
       ...(spec.query ? { query: spec.query as unknown as z.ZodObject } : {}),
       ...(spec.headers ? { headers: spec.headers } : {}),
       ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: bodyRequired } } : {}),
+      ...(spec.multipart ? { body: { content: { 'multipart/form-data': { schema: spec.multipart } }, required: true } } : {}),
     },
     responses: {
       ...problems,
-      ...Object.fromEntries(Object.entries<{ description: string; schema?: ZodType }>({ ...(idempotent ? { 422: { description: '' } } : {}), ...spec.responses }).map(([status, r]) => [status, {
+      ...Object.fromEntries(Object.entries<{ description: string; schema?: ZodType; contentType?: string }>({ ...(idempotent ? { 422: { description: '' } } : {}), ...spec.responses }).map(([status, r]) => [status, {
         description: idempotent && status === '422' ? [r.description, IDEMPOTENCY_MISMATCH].filter(Boolean).join('; or ') : r.description,
-        ...(r.schema ?? (idempotent && status === '422') ? { content: { [Number(status) >= 400 ? 'application/problem+json' : 'application/json']: { schema: r.schema ?? problemSchema } } } : {}),
+        ...(r.schema ?? (idempotent && status === '422') ? { content: { [r.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json')]: { schema: r.schema ?? problemSchema } } } : {}),
       }])),
     },
   });
@@ -87,7 +95,8 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
     if (spec.roles !== 'public') requireRole(req, ...spec.roles);
     next();
   };
-  router[spec.method](spec.path, role, ...(spec.body ? [jsonBody(bodyRequired)] : []), async (req: Request, res: Response) => {
+  const reader = spec.body ? [jsonBody(bodyRequired)] : spec.multipart ? [multipartBody] : [];
+  router[spec.method](spec.path, role, ...reader, async (req: Request, res: Response) => {
     const principal = req.principal as Principal;
     const headers = spec.headers ? Object.fromEntries(Object.keys(spec.headers.shape).map((h) => [h, req.headers[h]])) : {};
     refuseUnstorable({ path: req.params, query: req.query, header: headers, ...(spec.body ? { body: req.body } : {}) });
@@ -98,7 +107,8 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
     const key = idempotent ? req.get('idempotency-key') : undefined;
     if (key) await idempotencyKeysOf(req).claim({ principalId: principal.id, request: `${req.method} ${req.path}`, key, body: req.body ?? null });
     const out = await spec.handler({ req, res, principal, params, query, body });
-    res.status(out.status ?? 200).json(out.body);
+    // A handler that streamed its own response (a download) has sent it already.
+    if (!res.headersSent) res.status(out.status ?? 200).json(out.body);
   });
 }
 

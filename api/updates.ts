@@ -3,11 +3,12 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { CASE_NOT_OPEN } from '../workflows/merchant-review-messages';
 import { PROVISION_NOT_ALLOWED } from '../workflows/saas-provision-messages';
 import { NOT_STUCK } from '../workflows/stuck-messages';
+import { SUPERVISION_CONFLICT, SUPERVISION_FORBIDDEN } from '../workflows/supervision-messages';
 import { Problem, unavailable } from './problem';
 import { isTemporalUnavailable } from './temporal-errors';
 
 /** Failure types that workflow validators throw when the process is not in a state that takes the message. */
-const STATE_REFUSALS = new Set([CASE_NOT_OPEN, PROVISION_NOT_ALLOWED, NOT_STUCK]);
+const STATE_REFUSALS = new Set([CASE_NOT_OPEN, PROVISION_NOT_ALLOWED, NOT_STUCK, SUPERVISION_CONFLICT]);
 
 /**
  * How long an HTTP request waits on Temporal: every client call from the API runs under this deadline
@@ -38,11 +39,13 @@ export type UpdateAnswer<T> = { done: true; result: T } | { done: false };
  */
 export async function runUpdate<T, A extends [unknown, ...unknown[]]>(
   temporal: Client, what: string, handle: WorkflowHandle, update: UpdateDefinition<T, A>, args: A, waitMs = TEMPORAL_WAIT_MS,
+  /** The same id is the same Update: a client retrying with its Idempotency-Key gets the first one's outcome. */
+  updateId?: string,
 ): Promise<UpdateAnswer<T>> {
   const deadline = Date.now() + waitMs;
   let started;
   try {
-    started = await temporal.withDeadline(deadline, () => handle.startUpdate(update, { args, waitForStage: WorkflowUpdateStage.ACCEPTED }));
+    started = await temporal.withDeadline(deadline, () => handle.startUpdate(update, { args, waitForStage: WorkflowUpdateStage.ACCEPTED, ...(updateId ? { updateId } : {}) }));
   } catch (e) {
     refusal(e, what);
     if (isTemporalUnavailable(e)) throw unavailable(`${what}: the process did not take the request in time; it may still apply it, so read the resource before sending it again`);
@@ -62,6 +65,7 @@ function refusal(e: unknown, what: string): void {
   if (e instanceof WorkflowUpdateFailedError) {
     const cause = e.cause as { type?: string; message?: string } | undefined;
     if (cause?.type && STATE_REFUSALS.has(cause.type)) throw new RefusedByWorkflow(409, 'Conflict', `${what}: ${cause.message}`);
+    if (cause?.type === SUPERVISION_FORBIDDEN) throw new RefusedByWorkflow(403, 'Forbidden', `${what}: ${cause.message}`);
     throw new RefusedByWorkflow(422, 'Unprocessable Content', cause?.message ?? e.message);
   }
   if ((e as Error)?.name === 'WorkflowNotFoundError') throw new RefusedByWorkflow(409, 'Conflict', `${what} has no running process`, true);

@@ -171,6 +171,10 @@ export const products = pgTable('products', {
   /** The latest conformance run that passed, shown to operators when they put the product on sale. */
   conformanceRunId: text('conformance_run_id'),
   conformancePassedAt: ts('conformance_passed_at'),
+  /** Paid lines go through service supervision (docs/supervision.md). Fixed once the product has been on sale (a trigger). */
+  supervised: boolean('supervised').notNull().default(false),
+  /** Supervised products: the proof kinds every delivery must include (the product's delivery template). */
+  deliveryTemplate: jsonb('delivery_template').$type<string[]>().notNull().default([]),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
@@ -378,6 +382,80 @@ export const stuckProcesses = pgTable('stuck_processes', {
   resolvedAt: ts('resolved_at'),
   resolvedBy: text('resolved_by'),
 }, (t) => [index('stuck_processes_open').on(t.since).where(sql`resolved_at is null`)]);
+// ---- Service supervision (docs/supervision.md) ----
+
+/** The read model of a supervised order line's flow, written by the `supervision:{orderLineId}` workflow's activities. */
+export const supervisions = pgTable('supervisions', {
+  orderLineId: text('order_line_id').primaryKey().references(() => orderLines.id),
+  orderId: text('order_id').notNull().references(() => orders.id),
+  buyerPrincipalId: text('buyer_principal_id').notNull().references(() => principals.id),
+  merchantId: text('merchant_id').notNull().references(() => merchants.id),
+  productId: text('product_id').notNull().references(() => products.id),
+  kind: text('kind').notNull(),
+  stage: text('stage').notNull(),
+  /** When the current stage began: the party whose turn it is has been idle since. */
+  stageEnteredAt: ts('stage_entered_at').notNull(),
+  appealState: text('appeal_state', { enum: ['none', 'open', 'decided'] }).notNull().default('none'),
+  appeal: jsonb('appeal').$type<Record<string, unknown> | null>(),
+  refundRequestedAt: ts('refund_requested_at'),
+  buyerRejections: integer('buyer_rejections').notNull().default(0),
+  sellerRejections: integer('seller_rejections').notNull().default(0),
+  deliveredAt: ts('delivered_at'),
+  signedOffAt: ts('signed_off_at'),
+  actualStartAt: ts('actual_start_at'),
+  acceptedAt: ts('accepted_at'),
+  /** Periodic lines: the validity starts at the actual start time, else at acceptance. */
+  validFrom: ts('valid_from'),
+  validUntil: ts('valid_until'),
+  /** The sequence number of the last log entry applied here: a retried write never moves the row back. */
+  lastSeq: integer('last_seq').notNull().default(0),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [index('supervisions_buyer').on(t.buyerPrincipalId), index('supervisions_merchant').on(t.merchantId), index('supervisions_appeal').on(t.appealState)]);
+
+/**
+ * The operation log: every action on a supervised line, the evidence in disputes. Append-only (a trigger
+ * refuses updates and deletes); `(orderLineId, seq)` is unique and the workflow numbers the entries, so a
+ * retried activity never writes one twice.
+ */
+export const supervisionLog = pgTable('supervision_log', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  orderLineId: text('order_line_id').notNull().references(() => orderLines.id),
+  seq: integer('seq').notNull(),
+  actorRole: text('actor_role', { enum: ['buyer', 'seller', 'operator', 'system'] }).notNull(),
+  actorId: text('actor_id'),
+  action: text('action').notNull(),
+  /** The stage the action was taken in, and the stage it led to. */
+  stage: text('stage').notNull(),
+  stageAfter: text('stage_after').notNull(),
+  comment: text('comment'),
+  attachments: jsonb('attachments').$type<string[]>().notNull().default([]),
+  data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+  at: ts('at').notNull(),
+}, (t) => [uniqueIndex('supervision_log_seq').on(t.orderLineId, t.seq)]);
+
+/** Files of a supervised line (requirement attachments, delivery proof, appeal evidence), kept in the artifact store. */
+export const supervisionFiles = pgTable('supervision_files', {
+  id: text('id').primaryKey(),
+  orderLineId: text('order_line_id').notNull().references(() => orderLines.id),
+  uploadedBy: text('uploaded_by').notNull().references(() => principals.id),
+  uploaderRole: text('uploader_role', { enum: ['buyer', 'seller', 'operator'] }).notNull(),
+  kind: text('kind').notNull(),
+  filename: text('filename').notNull(),
+  contentType: text('content_type').notNull(),
+  size: integer('size').notNull(),
+  sha256: text('sha256').notNull(),
+  storageKey: text('storage_key').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [index('supervision_files_line').on(t.orderLineId)]);
+
+/** Every download of a supervision file: who, when. */
+export const supervisionDownloads = pgTable('supervision_downloads', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  fileId: text('file_id').notNull().references(() => supervisionFiles.id),
+  principalId: text('principal_id').notNull().references(() => principals.id),
+  role: text('role').notNull(),
+  at: ts('at').notNull().defaultNow(),
+}, (t) => [index('supervision_downloads_file').on(t.fileId)]);
 
 /**
  * The first request each Idempotency-Key was used with, per caller and request path (api/idempotency.ts):

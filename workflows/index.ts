@@ -5,3 +5,4 @@ export { dialTestRound } from './dial-tests';
 export { sellerConformance } from './seller-conformance';
 export { reconcileOpenRows } from './reconcile';
 export { debugCall } from './debug-call';
+export { supervision } from './supervision';

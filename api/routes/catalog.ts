@@ -5,6 +5,7 @@ import { outboundPolicy, refuseUrl } from '../../seller-client';
 import { balanceOf, topUp } from '../../db/ledger';
 import { principals, products, skus } from '../../db/schema';
 import { newId } from '../../domain/ids';
+import { ALWAYS_SUPERVISED, PROOF_KINDS, type ProductKind } from '../../domain/supervision';
 import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { keyset, pageOf, sortKey } from '../pagination';
@@ -14,6 +15,8 @@ import { httpUrl, idempotencyHeaders, idParam, text } from '../schemas';
 
 type Product = typeof products.$inferSelect;
 const productPages = keyset<Product>('asc', [sortKey.text(products.id, (p) => p.id)]);
+const DEFAULT_TEMPLATE = ['statement_of_work', 'acceptance_document'] as const;
+const isSupervised = (p: { deliveryType: ProductKind; supervised?: boolean | undefined }) => p.supervised ?? ALWAYS_SUPERVISED.includes(p.deliveryType);
 const skuInput = z.strictObject({
   name: text(100),
   chargingMode: z.enum(['yearly', 'monthly', 'one_time', 'on_demand']),
@@ -21,11 +24,18 @@ const skuInput = z.strictObject({
   priceCents: z.number().int().min(0).max(100_000_000),
 });
 const productBase = { name: text(200), skus: z.array(skuInput).min(1).max(50) };
-// A SaaS product names its production interface and access key; other kinds have none (one schema each, so
-// the document states it).
+const deliveryTemplate = z.array(z.enum(PROOF_KINDS)).max(PROOF_KINDS.length).optional()
+  .describe('supervised products: the proof kinds every delivery must include (default statement_of_work and acceptance_document)');
+// A SaaS product names its production interface and access key; other kinds have none. Service supervision
+// (docs/supervision.md) is always on for licences, manual services and hardware, chosen for SaaS, never on for
+// images and APIs, and fixed once listed. One schema each, so the document states it.
 const productInput = z.discriminatedUnion('deliveryType', [
-  z.strictObject({ ...productBase, deliveryType: z.literal('saas'), productionUrl: httpUrl, accessKey: z.string().min(16, 'at least 16 characters').max(256) }),
-  z.strictObject({ ...productBase, deliveryType: z.enum(['image', 'license', 'manual_service', 'hardware', 'api']) }),
+  z.strictObject({
+    ...productBase, deliveryType: z.literal('saas'), productionUrl: httpUrl, accessKey: z.string().min(16, 'at least 16 characters').max(256),
+    supervised: z.boolean().optional().describe('delivered through service supervision instead of the production interface (default false)'), deliveryTemplate,
+  }),
+  z.strictObject({ ...productBase, deliveryType: z.enum(['license', 'manual_service', 'hardware']), supervised: z.literal(true).optional().describe('always supervised'), deliveryTemplate }),
+  z.strictObject({ ...productBase, deliveryType: z.enum(['image', 'api']), supervised: z.literal(false).optional().describe('never supervised') }),
 ]).meta({ id: 'ProductInput' });
 const productView = z.object({
   id: z.string(), merchantId: z.string(), name: z.string(), deliveryType: z.string(), status: z.string(), tradingFrozen: z.boolean(),
@@ -34,6 +44,7 @@ const productView = z.object({
     required: z.boolean().describe('a reply without a Body-Sign is refused (a wrong one always is)'),
     lastReplySigned: z.boolean().nullable().describe('whether the latest reply carried a valid Body-Sign; null before the first'),
   }).nullable().describe('SaaS products, shown to the seller and operators'),
+  supervised: z.boolean(), deliveryTemplate: z.array(z.string()),
   skus: z.array(z.object({ id: z.string(), name: z.string(), chargingMode: z.string(), periods: z.number(), priceCents: z.number() })),
   conformance: z.object({ passedRunId: z.string().nullable(), passedAt: z.string().nullable() }).nullable()
     .describe('SaaS products, to the seller and operators only: the latest passing conformance run (null ids: none yet), shown when an operator puts the product on sale'),
@@ -47,6 +58,7 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
       id: prod.id, merchantId: prod.merchantId, name: prod.name, deliveryType: prod.deliveryType, status: prod.status, tradingFrozen: prod.tradingFrozen,
       productionUrl: seesAll(p, prod) ? prod.productionUrl : null,
       bodySign: seesAll(p, prod) && prod.deliveryType === 'saas' ? { required: prod.requireBodySign, lastReplySigned: prod.repliesSigned } : null,
+      supervised: prod.supervised, deliveryTemplate: prod.deliveryTemplate,
       skus: rows.map(({ id, name, chargingMode, periods, priceCents }) => ({ id, name, chargingMode, periods, priceCents })),
       conformance: seesAll(p, prod) && prod.deliveryType === 'saas'
         ? { passedRunId: prod.conformanceRunId, passedAt: prod.conformancePassedAt?.toISOString() ?? null } : null,
@@ -65,16 +77,20 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
     body: productInput,
     responses: {
       201: { description: 'The product', schema: productView },
-      422: { description: 'A production URL the marketplace does not call: not https, or a loopback, private, link-local or metadata address', schema: problemSchema },
+      422: { description: 'A production URL the marketplace does not call (not https, or a loopback, private, link-local or metadata address), or a delivery template on a product that is not supervised', schema: problemSchema },
     },
     handler: async ({ principal, body }) => {
       if (body.deliveryType === 'saas' && !config.MASTER_KEY) throw new Problem(503, 'Service Unavailable', 'MASTER_KEY is not configured, so access keys cannot be stored');
       const refused = body.deliveryType === 'saas' ? refuseUrl(body.productionUrl, outboundPolicy(config)) : undefined;
       if (refused) throw new Problem(422, 'Unprocessable Content', 'the marketplace does not call this production URL', [{ field: 'body.productionUrl', message: refused }]);
+      const supervised = isSupervised(body);
+      const template = 'deliveryTemplate' in body ? body.deliveryTemplate : undefined;
+      if (template && !supervised) throw new Problem(422, 'Unprocessable Content', 'only a supervised product has a delivery template', [{ field: 'body.deliveryTemplate', message: 'send supervised: true with it' }]);
       const id = newId('PR', 14);
       const prod = await db.transaction(async (tx) => {
         const [row] = await tx.insert(products).values({
           id, merchantId: principal.merchantId!, name: body.name, deliveryType: body.deliveryType, status: 'draft',
+          supervised, deliveryTemplate: supervised ? [...new Set(template ?? DEFAULT_TEMPLATE)] : [],
           productionUrl: body.deliveryType === 'saas' ? body.productionUrl : null,
           accessKeyEnc: body.deliveryType === 'saas' ? secretBoxOf(config)!.seal(body.accessKey) : null,
         }).returning();

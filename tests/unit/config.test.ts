@@ -53,6 +53,14 @@ describe('loadConfig', () => {
       ARTIFACT_DIR: '.data/artifacts',
       S3_REGION: 'us-east-1',
       S3_FORCE_PATH_STYLE: true,
+      // Service supervision on the spec's durations: 5 days idle or to accept, 10 days for hardware and refund answers.
+      SUPERVISION_IDLE_MS: 432_000_000,
+      SUPERVISION_ACCEPTANCE_TIMEOUT_MS: 432_000_000,
+      SUPERVISION_HARDWARE_AUTO_ACCEPT_MS: 864_000_000,
+      SUPERVISION_REFUND_ANSWER_MS: 864_000_000,
+      SUPERVISION_REJECTION_LIMIT: 3,
+      SUPERVISION_BUYER_APPEALS_ANY_STAGE: true,
+      SUPERVISION_FILE_MAX_BYTES: 20_971_520,
     });
     expect(c.DATABASE_URL).toBeUndefined();
     expect(c.MASTER_KEY).toBeUndefined();
