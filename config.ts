@@ -101,6 +101,19 @@ const schema = z.object({
   DEMO_FAST: bool.default(false),
   /** Demo only (needs DEMO_FAST): a review deadline's working day lasts this many seconds, holidays and weekends ignored. */
   DEMO_WORKING_DAY_SECONDS: z.coerce.number().int().min(1).max(86_400).optional(),
+  /** Image uploads: the largest archive accepted (default 20 GiB, spec §6.3), and how long an upload may stall before it is dropped. */
+  IMAGE_MAX_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 ** 3),
+  UPLOAD_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** clamd's TCP address (host:port) for the malware rule; unset: the rule runs without ClamAV and the report says so. */
+  CLAMD_ADDRESS: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port').optional(),
+  /** Bytes of each file sent to ClamAV (clamd's own MaxFileSize default is 100 MiB). */
+  CLAMAV_MAX_FILE_BYTES: z.coerce.number().int().min(1024).default(100 * 1024 * 1024),
+  /** The scan activity: heartbeat timeout (a dead worker is noticed within it) and checkpoint interval. */
+  SCAN_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
+  SCAN_CHECKPOINT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Release review of image products: extra working days when a seller files PRODUCT_REVIEW_BUSY_THRESHOLD or more in a day. */
+  PRODUCT_REVIEW_EXTENSION_DAYS: z.coerce.number().int().min(0).max(30).default(1),
+  PRODUCT_REVIEW_BUSY_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(10),
   /** Traces (OpenTelemetry) go to this OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318; unset: tracing is off. */
   OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']).optional(),
   /** host:port where the Temporal SDK's Core serves the worker's Prometheus metrics; GET /metrics includes them. */

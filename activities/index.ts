@@ -9,6 +9,8 @@ import { createProvisionActivities } from './provision';
 import { createReviewActivities } from './review';
 import { createReconcileActivities } from './reconcile';
 import { createStuckActivities } from './stuck';
+import { createImageScanActivities } from './image-scan';
+import { createProductReviewActivities } from './product-review';
 import { createSupervisionActivities } from './supervision';
 
 export interface ActivityDeps {
@@ -31,6 +33,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createProvisionActivities(deps),
     ...createDialTestActivities(deps),
     ...createConformanceActivities(deps),
+    ...createImageScanActivities(deps),
+    ...createProductReviewActivities(deps),
     ...createSupervisionActivities(deps),
     ...createNotifyActivities({ ...deps, transports: deps.transports ?? createTransports(deps.config) }),
     ...createStuckActivities(deps),

@@ -45,6 +45,30 @@ const templates: Record<string, (v: Vars) => { subject: string; body: string }> 
     subject: `Conformance run ${str(v.runId)} of product ${str(v.productId)} found problems`,
     body: `The conformance run ${str(v.runId)} of your production interface for product ${str(v.productId)} failed these checks:\n${str(v.failures)}\nThe run's report shows the requests and replies behind each one.`,
   }),
+  'asset.approved': (v) => ({
+    subject: `Image ${str(v.assetId)} version ${str(v.version)} passed the security scan`,
+    body: `Version ${str(v.version)} of your image asset ${str(v.assetId)} meets the image security standard (${str(v.findings)} findings, none blocking). You can release it as an image product.`,
+  }),
+  'asset.rejected': (v) => ({
+    subject: `Image ${str(v.assetId)} version ${str(v.version)} failed the security scan`,
+    body: `Version ${str(v.version)} of your image asset ${str(v.assetId)} has ${str(v.blocking)} blocking findings (rules: ${(v.rules as string[] | undefined)?.join(', ') ?? ''}). Download the scan report, fix the image and upload a new version.`,
+  }),
+  'asset.flagged': (v) => ({
+    subject: `Image ${str(v.assetId)} version ${str(v.version)} is now vulnerable`,
+    body: `A rescan of version ${str(v.version)} of your image asset ${str(v.assetId)} against the updated vulnerability feed found ${str(v.blocking)} blocking findings (rules: ${(v.rules as string[] | undefined)?.join(', ') ?? ''}). Download the new scan report, fix the image and upload a new version.`,
+  }),
+  'release.approved': (v) => ({
+    subject: `Your image product release ${str(v.applicationId)} is approved`,
+    body: `Release application ${str(v.applicationId)} has been approved: product ${str(v.productId)} is listed in the catalog.${v.note ? `\nNote from the reviewer: ${str(v.note)}` : ''}`,
+  }),
+  'release.rejected': (v) => ({
+    subject: `Your image product release ${str(v.applicationId)} needs changes`,
+    body: `Release application ${str(v.applicationId)} (round ${str(v.round)}) was rejected for these reasons:\n${str(v.reasons)}\nEdit the application and resubmit it.`,
+  }),
+  'release.expired': (v) => ({
+    subject: `Your image product release ${str(v.applicationId)} was closed`,
+    body: `Release application ${str(v.applicationId)} was closed because it was not resubmitted within ${str(v.days)} days.`,
+  }),
   'supervision.action': (v) => ({
     subject: `Order line ${str(v.orderLineId)}: ${str(v.action)}`,
     body: `The service supervision of order line ${str(v.orderLineId)} moved on (${str(v.action)}); it is now in stage ${str(v.stage)}.`,

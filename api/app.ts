@@ -31,6 +31,8 @@ import { merchantRoutes } from './routes/merchants';
 import { messageRoutes } from './routes/messages';
 import { reviewRoutes } from './routes/reviews';
 import { stuckProcessRoutes } from './routes/stuck-processes';
+import { imageRoutes } from './routes/images';
+import { productApplicationRoutes } from './routes/product-applications';
 import { supervisionRoutes } from './routes/supervision';
 import type { ArtifactStore } from '../artifacts';
 
@@ -86,6 +88,8 @@ export function createApp(deps: AppDeps) {
   ledgerRoutes(ctx);
   stuckProcessRoutes(ctx);
   conformanceRoutes(ctx);
+  imageRoutes(ctx);
+  productApplicationRoutes(ctx);
   supervisionRoutes(ctx);
 
   const document = statesEveryConstraint(new OpenApiGeneratorV31(registry.definitions).generateDocument({

@@ -60,16 +60,24 @@ export function jsonBody(required: boolean): RequestHandler {
 }
 
 /**
- * The edge of the routes that declare a multipart/form-data body (file uploads): the same refusals as
- * `jsonBody`, before a byte is read: no body is 400, any other media type 415. The handler streams the parts.
+ * The edge of the routes whose handler streams the body itself (an image archive, an NDJSON feed, multipart
+ * file uploads): the same refusals as `jsonBody`, before a byte is read: any other media type is 415, and no
+ * body is 400. With `emptyToHandler`, an empty body that names a declared type is the handler's to judge
+ * (an empty archive is not a tar archive: 422; an empty feed loads nothing); only no body and no type is 400.
  */
-export const multipartBody: RequestHandler = (req, _res, next) => {
-  if (!hasBody(req)) throw new Problem(400, 'Bad Request', 'this request needs a multipart/form-data body', [{ field: 'body', message: 'required' }]);
-  if (!req.is('multipart/form-data')) {
-    throw new Problem(415, 'Unsupported Media Type', `send the files as multipart/form-data${req.get('content-type') ? `, not ${req.get('content-type')!.slice(0, 100)}` : ' (Content-Type is missing)'}`);
-  }
-  next();
-};
+export function streamBody(mediaTypes: string[], o: { emptyToHandler?: boolean } = {}): RequestHandler {
+  const types = mediaTypes.join(', ');
+  return (req, _res, next) => {
+    if (!hasBody(req) && !(o.emptyToHandler && req.get('content-type'))) throw new Problem(400, 'Bad Request', `this request needs a body (${types})`, [{ field: 'body', message: 'required' }]);
+    if (hasBody(req) && !req.is(mediaTypes)) {
+      throw new Problem(415, 'Unsupported Media Type', `send the body as ${types}${req.get('content-type') ? `, not ${req.get('content-type')!.slice(0, 100)}` : ' (Content-Type is missing)'}`);
+    }
+    next();
+  };
+}
+
+/** multipart/form-data file uploads (api/supervision-files.ts): no body is 400, any other media type 415. */
+export const multipartBody: RequestHandler = streamBody(['multipart/form-data']);
 
 /** A route as declared, for answering 405 with `Allow` on its path. */
 export interface DeclaredRoute { method: string; pattern: RegExp; params: number }

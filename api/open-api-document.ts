@@ -18,9 +18,10 @@ function walk(node: unknown, visit: (o: Json) => void) {
 export function statesEveryConstraint<T extends object>(document: T): T {
   walk(document, (o) => {
     const isString = o.type === 'string' || (Array.isArray(o.type) && o.type.includes('string'));
-    if (isString && o.pattern === undefined && o.enum === undefined && o.const === undefined) o.pattern = NO_NUL;
+    // Bytes (a streamed upload) are not text: no pattern.
+    if (isString && o.format !== 'binary' && o.pattern === undefined && o.enum === undefined && o.const === undefined) o.pattern = NO_NUL;
   });
   const info = (document as { info?: Json }).info;
-  if (info) info.description = `${String(info.description ?? '')} Strings must not hold NUL characters or unpaired UTF-16 surrogates (400). A body is application/json (415 otherwise).`.trim();
+  if (info) info.description = `${String(info.description ?? '')} Strings must not hold NUL characters or unpaired UTF-16 surrogates (400). A body is application/json unless the operation states another media type (415 otherwise).`.trim();
   return document;
 }

@@ -2,7 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z, type ZodType } from 'zod';
 import { requireRole, type Principal, type Role } from './auth';
-import { jsonBody, multipartBody, refuseUnstorable } from './edge';
+import { jsonBody, multipartBody, refuseUnstorable, streamBody } from './edge';
 import { idempotencyKeysOf } from './idempotency';
 import { validationProblem } from './problem';
 
@@ -25,6 +25,11 @@ export interface RouteSpec<P extends ZodType | undefined, Q extends ZodType | un
    * is read (api/edge.ts), then read by the handler as a stream (api/supervision-files.ts).
    */
   multipart?: ZodType;
+  /**
+   * A body that is neither JSON nor multipart, which the handler streams from `req` (an image archive, NDJSON): its
+   * media types. The edge takes only these (415 otherwise, api/edge.ts), and the OpenAPI document states them.
+   */
+  stream?: { mediaTypes: string[]; description: string };
   headers?: z.ZodObject;
   /** OpenAPI security requirement for routes that authenticate another way than a bearer key. */
   security?: Record<string, string[]>[];
@@ -38,6 +43,9 @@ const problemSchema = z.object({
   requestId: z.string().optional().describe('the request id, as in the X-Request-Id header'),
   errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 }).meta({ id: 'Problem' });
+
+/** A streamed body as OpenAPI states it: any bytes. */
+const binary = z.string().meta({ format: 'binary' });
 
 const parse = <T extends ZodType>(where: 'body' | 'query' | 'path' | 'header', schema: T, value: unknown): z.infer<T> => {
   const r = schema.safeParse(value);
@@ -64,10 +72,11 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
   // A body that may be empty ({} is valid) may also be left out.
   const bodyRequired = spec.body ? !spec.body.safeParse({}).success : false;
   // A route that takes an Idempotency-Key binds it to its first body (api/idempotency.ts).
-  // A streamed upload (multipart) is not read before its handler: its handler's own key rule stands alone.
-  const idempotent = Boolean(spec.headers?.shape['idempotency-key']) && !spec.multipart;
-  const statuses = [400, ...(spec.roles === 'public' ? [] : [401, 403]), ...(spec.body || spec.multipart ? [413, 415] : []), 503];
-  const problems = Object.fromEntries(statuses.map((s) => [s, { description: ERROR_DESCRIPTIONS[s]!, content: { 'application/problem+json': { schema: problemSchema } } }]));
+  // A streamed upload (multipart or raw) is not read before its handler: its handler's own key rule stands alone.
+  const idempotent = Boolean(spec.headers?.shape['idempotency-key']) && !spec.multipart && !spec.stream;
+  const statuses = [400, ...(spec.roles === 'public' ? [] : [401, 403]), ...(spec.body || spec.multipart || spec.stream ? [413, 415] : []), 503];
+  const describe = (s: number) => (s !== 415 ? ERROR_DESCRIPTIONS[s]! : spec.stream ? `Body is not ${spec.stream.mediaTypes.join(', ')}` : spec.multipart ? 'Body is not multipart/form-data' : ERROR_DESCRIPTIONS[s]!);
+  const problems = Object.fromEntries(statuses.map((s) => [s, { description: describe(s), content: { 'application/problem+json': { schema: problemSchema } } }]));
   registry.registerPath({
     method: spec.method,
     path: spec.path.replace(/:(\w+)/g, '{$1}'),
@@ -81,6 +90,7 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
       ...(spec.headers ? { headers: spec.headers } : {}),
       ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: bodyRequired } } : {}),
       ...(spec.multipart ? { body: { content: { 'multipart/form-data': { schema: spec.multipart } }, required: true } } : {}),
+      ...(spec.stream ? { body: { description: spec.stream.description, required: true, content: Object.fromEntries(spec.stream.mediaTypes.map((t) => [t, { schema: binary }])) } } : {}),
     },
     responses: {
       ...problems,
@@ -95,7 +105,7 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
     if (spec.roles !== 'public') requireRole(req, ...spec.roles);
     next();
   };
-  const reader = spec.body ? [jsonBody(bodyRequired)] : spec.multipart ? [multipartBody] : [];
+  const reader = spec.body ? [jsonBody(bodyRequired)] : spec.multipart ? [multipartBody] : spec.stream ? [streamBody(spec.stream.mediaTypes, { emptyToHandler: true })] : [];
   router[spec.method](spec.path, role, ...reader, async (req: Request, res: Response) => {
     const principal = req.principal as Principal;
     const headers = spec.headers ? Object.fromEntries(Object.keys(spec.headers.shape).map((h) => [h, req.headers[h]])) : {};

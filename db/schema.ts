@@ -171,6 +171,10 @@ export const products = pgTable('products', {
   /** The latest conformance run that passed, shown to operators when they put the product on sale. */
   conformanceRunId: text('conformance_run_id'),
   conformancePassedAt: ts('conformance_passed_at'),
+  /** Image products: the approved asset version delivered, and the release application that listed it. */
+  imageVersionId: text('image_version_id'),
+  releaseApplicationId: text('release_application_id'),
+  description: text('description'),
   /** Paid lines go through service supervision (docs/supervision.md). Fixed once the product has been on sale (a trigger). */
   supervised: boolean('supervised').notNull().default(false),
   /** Supervised products: the proof kinds every delivery must include (the product's delivery template). */
@@ -382,6 +386,139 @@ export const stuckProcesses = pgTable('stuck_processes', {
   resolvedAt: ts('resolved_at'),
   resolvedBy: text('resolved_by'),
 }, (t) => [index('stuck_processes_open').on(t.since).where(sql`resolved_at is null`)]);
+// ---- Image assets and their security scan ----
+
+/** A seller's image asset (spec §6.1): what the image is and where it may be replicated. */
+export const imageAssets = pgTable('image_assets', {
+  id: text('id').primaryKey(),
+  merchantId: text('merchant_id').notNull().references(() => merchants.id),
+  name: text('name').notNull(),
+  os: text('os').notNull(),
+  regions: jsonb('regions').$type<string[]>().notNull(),
+  securityGroup: jsonb('security_group').$type<Record<string, unknown>>().notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [index('image_assets_merchant').on(t.merchantId)]);
+
+/** One uploaded version of an asset: the archive in the artifact store, and its scan outcome and report. */
+export const imageAssetVersions = pgTable('image_asset_versions', {
+  id: text('id').primaryKey(),
+  assetId: text('asset_id').notNull().references(() => imageAssets.id),
+  version: text('version').notNull(),
+  status: text('status', { enum: ['scanning', 'approved', 'rejected'] }).notNull(),
+  artifactKey: text('artifact_key').notNull(),
+  compression: text('compression', { enum: ['none', 'gzip'] }).notNull(),
+  sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
+  sha256: text('sha256').notNull(),
+  /** Scans of this version so far: 1 after upload, +1 per rescan. */
+  scanNo: integer('scan_no').notNull().default(1),
+  /** Findings of the last finished scan, its summary counts, and when it finished. */
+  findings: jsonb('findings').$type<Record<string, unknown>[] | null>(),
+  summary: jsonb('summary').$type<Record<string, unknown> | null>(),
+  scannedAt: ts('scanned_at'),
+  /** Set when a rescan rejected a version that was approved (newly vulnerable); the seller is told. */
+  flaggedAt: ts('flagged_at'),
+  uploadedBy: text('uploaded_by').notNull(),
+  workflowId: text('workflow_id').notNull(),
+  workflowStartedAt: ts('workflow_started_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('image_asset_versions_version').on(t.assetId, t.version),
+  index('image_asset_versions_unstarted').on(t.createdAt).where(sql`workflow_started_at is null`),
+]);
+
+/** The last checkpoint of a running scan (scan key = version id and scan number): where a retry resumes. */
+export const scanCheckpoints = pgTable('scan_checkpoints', {
+  scanKey: text('scan_key').primaryKey(),
+  versionId: text('version_id').notNull().references(() => imageAssetVersions.id),
+  checkpoint: jsonb('checkpoint').$type<Record<string, unknown>>().notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** Every attempt of a scan activity: where it started reading and how much it read. */
+export const scanAttempts = pgTable('scan_attempts', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  scanKey: text('scan_key').notNull(),
+  attempt: integer('attempt').notNull(),
+  fromFileOffset: bigint('from_file_offset', { mode: 'number' }).notNull(),
+  fromTarOffset: bigint('from_tar_offset', { mode: 'number' }).notNull(),
+  bytesRead: bigint('bytes_read', { mode: 'number' }).notNull().default(0),
+  startedAt: ts('started_at').notNull().defaultNow(),
+  finishedAt: ts('finished_at'),
+}, (t) => [uniqueIndex('scan_attempts_key').on(t.scanKey, t.attempt)]);
+
+/** Operator-managed SHA-256 digests of known-bad files. */
+export const malwareDigests = pgTable('malware_digests', {
+  sha256: text('sha256').primaryKey(),
+  name: text('name').notNull(),
+  addedBy: text('added_by').notNull(),
+  addedAt: ts('added_at').notNull().defaultNow(),
+});
+
+/** The offline vulnerability feed (OSV records) that operators load through the API. */
+export const vulnerabilities = pgTable('vulnerabilities', {
+  id: text('id').primaryKey(),
+  record: jsonb('record').$type<Record<string, unknown>>().notNull(),
+  modified: text('modified'),
+  loadedAt: ts('loaded_at').notNull().defaultNow(),
+});
+
+/** Which packages each vulnerability names, by ecosystem (`Debian`, `Alpine`), for the scan's look-up. */
+export const vulnerabilityPackages = pgTable('vulnerability_packages', {
+  vulnerabilityId: text('vulnerability_id').notNull().references(() => vulnerabilities.id, { onDelete: 'cascade' }),
+  ecosystem: text('ecosystem').notNull(),
+  name: text('name').notNull(),
+}, (t) => [uniqueIndex('vulnerability_packages_key').on(t.vulnerabilityId, t.ecosystem, t.name), index('vulnerability_packages_name').on(t.ecosystem, t.name)]);
+
+// ---- Release review of image products ----
+
+/** A seller's application to release an image product (spec §5.2), reviewed in rounds like seller onboarding. */
+export const productApplications = pgTable('product_applications', {
+  id: text('id').primaryKey(),
+  merchantId: text('merchant_id').notNull().references(() => merchants.id),
+  applicantPrincipalId: text('applicant_principal_id').notNull().references(() => principals.id),
+  imageVersionId: text('image_version_id').notNull().references(() => imageAssetVersions.id),
+  /** Name, description, pricing and regions as the seller filed them (the latest round's). */
+  payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  status: text('status', { enum: ['pending', 'approved', 'rejected', 'expired'] }).notNull(),
+  overdue: boolean('overdue').notNull().default(false),
+  round: integer('round').notNull().default(1),
+  /** Asia/Shanghai date it was filed: 10 or more filings by one seller that day extend the deadline. */
+  filedDay: text('filed_day').notNull(),
+  openedAt: ts('opened_at').notNull(),
+  deadline: ts('deadline'),
+  decidedAt: ts('decided_at'),
+  decidedBy: text('decided_by'),
+  reasons: jsonb('reasons').$type<string[] | null>(),
+  productId: text('product_id'),
+  workflowId: text('workflow_id').notNull(),
+  workflowStartedAt: ts('workflow_started_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  index('product_applications_filed').on(t.merchantId, t.filedDay),
+  index('product_applications_queue').on(t.status, t.deadline),
+  index('product_applications_unstarted').on(t.createdAt).where(sql`workflow_started_at is null`),
+]);
+
+export const productApplicationRevisions = pgTable('product_application_revisions', {
+  id: text('id').primaryKey(),
+  applicationId: text('application_id').notNull().references(() => productApplications.id),
+  payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const productReviewEvents = pgTable('product_review_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  applicationId: text('application_id').notNull().references(() => productApplications.id),
+  eventKey: text('event_key').notNull(),
+  type: text('type').notNull(),
+  round: integer('round').notNull(),
+  actor: text('actor'),
+  data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+  at: ts('at').notNull(),
+}, (t) => [uniqueIndex('product_review_events_key').on(t.applicationId, t.eventKey)]);
 // ---- Service supervision (docs/supervision.md) ----
 
 /** The read model of a supervised order line's flow, written by the `supervision:{orderLineId}` workflow's activities. */

@@ -53,6 +53,13 @@ describe('loadConfig', () => {
       ARTIFACT_DIR: '.data/artifacts',
       S3_REGION: 'us-east-1',
       S3_FORCE_PATH_STYLE: true,
+      IMAGE_MAX_BYTES: 20 * 1024 ** 3,
+      UPLOAD_IDLE_TIMEOUT_MS: 60_000,
+      CLAMAV_MAX_FILE_BYTES: 100 * 1024 * 1024,
+      SCAN_HEARTBEAT_TIMEOUT_MS: 60_000,
+      SCAN_CHECKPOINT_MS: 10_000,
+      PRODUCT_REVIEW_EXTENSION_DAYS: 1,
+      PRODUCT_REVIEW_BUSY_THRESHOLD: 10,
       // Service supervision on the spec's durations: 5 days idle or to accept, 10 days for hardware and refund answers.
       SUPERVISION_IDLE_MS: 432_000_000,
       SUPERVISION_ACCEPTANCE_TIMEOUT_MS: 432_000_000,
