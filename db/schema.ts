@@ -205,7 +205,11 @@ export const orders = pgTable('orders', {
   totalCents: integer('total_cents').notNull(),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
-}, (t) => [uniqueIndex('orders_idempotency').on(t.buyerPrincipalId, t.idempotencyKey)]);
+}, (t) => [
+  uniqueIndex('orders_idempotency').on(t.buyerPrincipalId, t.idempotencyKey),
+  // A buyer's order list, page by page (api/pagination.ts orders by the instant to the millisecond, in UTC).
+  index('orders_buyer_page').on(t.buyerPrincipalId, sql`date_trunc('milliseconds', ${t.createdAt} at time zone 'UTC')`, t.id),
+]);
 
 export const orderLines = pgTable('order_lines', {
   id: text('id').primaryKey(),
@@ -671,3 +675,17 @@ export const sellerEndpointSlots = pgTable('seller_endpoint_slots', {
   holder: text('holder'),
   until: ts('until').notNull().default(sql`'-infinity'`),
 }, (t) => [primaryKey({ columns: [t.endpoint, t.slot] })]);
+
+/**
+ * The first request each Idempotency-Key was used with, per caller and request path (api/idempotency.ts):
+ * the same key with another body is refused with 422 naming this fingerprint.
+ */
+export const idempotencyKeys = pgTable('idempotency_keys', {
+  principalId: text('principal_id').notNull(),
+  /** `POST /v1/orders`: the method and the path the key was used on. */
+  request: text('request').notNull(),
+  key: text('key').notNull(),
+  /** SHA-256 of the canonical JSON of the body, hex. */
+  fingerprint: text('fingerprint').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.principalId, t.request, t.key] })]);

@@ -9,12 +9,17 @@ import type { Principal, Role } from '../auth';
 import type { RouteContext } from '../app';
 import { notFound } from '../problem';
 import { defineRoute, problemSchema } from '../route';
-import { queryInt } from '../schemas';
+import { keyset, pageOf, sortKey } from '../pagination';
 import { runUpdate, withTemporalDeadline, type UpdateAnswer } from '../updates';
 
 type Row = typeof subscriptions.$inferSelect;
 const idParam = z.strictObject({ id: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/, 'printable ASCII') });
 const iso = (d: Date | null) => d?.toISOString() ?? null;
+/**
+ * Soonest expiry first (api/pagination.ts); ties by the order line, one per subscription and always our own id (an
+ * instance id is the seller's, whose characters a cursor need not take).
+ */
+const subscriptionPages = keyset<Row>('asc', [sortKey.instant(subscriptions.expiresAt, (r) => r.expiresAt), sortKey.text(subscriptions.orderLineId, (r) => r.orderLineId)]);
 
 const summary = z.object({
   instanceId: z.string(), orderLineId: z.string(), productId: z.string(), skuId: z.string(), merchantId: z.string(), trial: z.boolean(),
@@ -55,15 +60,13 @@ export function subscriptionRoutes({ router, registry, db, temporal, subscriptio
   defineRoute(router, registry, {
     method: 'get', path: '/v1/subscriptions', tag: 'Subscriptions', roles: ['buyer', 'seller', 'operator'],
     summary: 'Yearly/monthly subscriptions, soonest expiry first: a buyer\'s own, a seller\'s, or all for operators.',
-    query: z.strictObject({
-      status: z.enum(['trial', 'active', 'frozen', 'released']).optional(),
-      limit: queryInt(1, 500).default(100), offset: queryInt(0, 1_000_000).default(0),
-    }),
-    responses: { 200: { description: 'Subscriptions', schema: z.object({ items: z.array(summary) }) } },
+    query: z.strictObject({ status: z.enum(['trial', 'active', 'frozen', 'released']).optional(), ...subscriptionPages.query }),
+    responses: { 200: { description: 'Subscriptions', schema: pageOf(summary) } },
     handler: async ({ principal, query }) => {
-      const rows = await db.select().from(subscriptions).where(and(scope(principal), query.status ? eq(subscriptions.status, query.status) : undefined))
-        .orderBy(subscriptions.expiresAt, subscriptions.id).limit(query.limit).offset(query.offset);
-      return { body: { items: rows.map(toSummary) } };
+      const { rows, nextCursor } = await subscriptionPages.read(query, ({ after, orderBy, limit }) =>
+        db.select().from(subscriptions).where(and(scope(principal), query.status ? eq(subscriptions.status, query.status) : undefined, after))
+          .orderBy(...orderBy).limit(limit));
+      return { body: { items: rows.map(toSummary), nextCursor } };
     },
   });
 
