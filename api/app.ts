@@ -11,6 +11,7 @@ import { createMetrics } from '../observability/metrics';
 import { httpSpans } from '../observability/tracing';
 import { createKeyStore, type KeyStore } from './auth';
 import { createHealth } from './health';
+import { createIdempotencyKeys } from './idempotency';
 import { declaredRoute, methodGate } from './edge';
 import { statesEveryConstraint } from './open-api-document';
 import { notFoundHandler, problemHandler } from './problem';
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps) {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.locals.idempotencyKeys = createIdempotencyKeys(deps.db);
   app.use(pinoHttp({
     logger: deps.logger,
     // A caller's own request id is kept when it is sane, so its logs and ours line up.

@@ -1,6 +1,6 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Request } from 'express';
 import type { Logger } from 'pino';
 import { createArtifactStore, type ArtifactStore } from '../artifacts';
@@ -15,9 +15,13 @@ import type { Finding } from '../scan/rules';
 import { SA } from '../workflows/merchant-review-messages';
 import { IMAGE_SA, imageAssetWorkflowId, imageScanStateQuery, type ImageAssetScanInput, type ScanSummary } from '../workflows/image-asset-messages';
 import type { Principal } from './auth';
+import { keyset, sortKey, type PageQuery } from './pagination';
 import { conflict, notFound } from './problem';
 import { storeUpload } from './image-uploads';
 import { withTemporalDeadline } from './updates';
+
+export const assetPages = keyset<typeof imageAssets.$inferSelect>('desc', [sortKey.instant(imageAssets.createdAt, (a) => a.createdAt), sortKey.text(imageAssets.id, (a) => a.id)]);
+export const digestPages = keyset<typeof malwareDigests.$inferSelect>('asc', [sortKey.instant(malwareDigests.addedAt, (d) => d.addedAt), sortKey.text(malwareDigests.sha256, (d) => d.sha256)]);
 
 type Asset = typeof imageAssets.$inferSelect;
 type Version = typeof imageAssetVersions.$inferSelect;
@@ -97,8 +101,8 @@ export function createImageService({ db, temporal, config, logger, artifacts }: 
       return a!;
     },
 
-    listAssets: (p: Principal) => db.select().from(imageAssets)
-      .where(p.role === 'operator' ? undefined : eq(imageAssets.merchantId, p.merchantId ?? '')).orderBy(desc(imageAssets.createdAt)).limit(200),
+    listAssets: (p: Principal, q: PageQuery) => assetPages.read(q, ({ after, orderBy, limit }) => db.select().from(imageAssets)
+      .where(and(p.role === 'operator' ? undefined : eq(imageAssets.merchantId, p.merchantId ?? ''), after)).orderBy(...orderBy).limit(limit)),
 
     /**
      * Streams a version's archive into the store, then records it and starts its scan. A refused upload
@@ -152,7 +156,7 @@ export function createImageService({ db, temporal, config, logger, artifacts }: 
       if (unique.length) await db.insert(malwareDigests).values(unique.map((d) => ({ ...d, addedBy: p.id }))).onConflictDoUpdate({ target: malwareDigests.sha256, set: { name: sql`excluded.name` } });
       return db.select().from(malwareDigests).orderBy(asc(malwareDigests.addedAt));
     },
-    listDigests: () => db.select().from(malwareDigests).orderBy(asc(malwareDigests.addedAt)),
+    listDigests: (q: PageQuery) => digestPages.read(q, ({ after, orderBy, limit }) => db.select().from(malwareDigests).where(after).orderBy(...orderBy).limit(limit)),
     removeDigest: (sha256: string) => db.delete(malwareDigests).where(eq(malwareDigests.sha256, sha256)).returning(),
 
     /** Loads OSV records (a newer `modified` replaces an older copy) and indexes the packages they name. */

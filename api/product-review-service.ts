@@ -1,7 +1,7 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { safeError } from '../observability/safe-error';
 import type { Config } from '../config';
@@ -15,10 +15,15 @@ import {
   approveReleaseUpdate, productReviewWorkflowId, rejectReleaseUpdate, resubmitReleaseUpdate, type ProductReviewInput,
 } from '../workflows/product-review-messages';
 import type { Principal } from './auth';
+import { keyset, sortKey, type PageQuery } from './pagination';
 import { conflict, notFound } from './problem';
 import { RefusedByWorkflow, runUpdate, withTemporalDeadline } from './updates';
 
 type Application = typeof productApplications.$inferSelect;
+// Both queue orders take the same cursor grammar (an instant and a case id).
+const byId = sortKey.text<Application>(productApplications.id, (a) => a.id);
+export const pendingPages = keyset<Application>('asc', [sortKey.instant(productApplications.deadline, (a) => a.deadline, { nullsLast: true }), byId]);
+const decidedPages = keyset<Application>('desc', [sortKey.instant(productApplications.decidedAt, (a) => a.decidedAt, { nullsLast: true }), byId]);
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function releaseView(a: Application, history?: (typeof productReviewEvents.$inferSelect)[]) {
@@ -111,8 +116,9 @@ export function createProductReviewService({ db, temporal, config, logger }: { d
       return rows.length;
     },
 
-    queue: (status: Application['status'], limit: number, offset: number) => db.select().from(productApplications).where(eq(productApplications.status, status))
-      .orderBy(...(status === 'pending' ? [sql`${productApplications.deadline} asc nulls last`] : [desc(productApplications.decidedAt)])).limit(limit).offset(offset),
+    /** Pending cases earliest deadline first, decided ones most recent decision first. */
+    queue: (status: Application['status'], q: PageQuery) => (status === 'pending' ? pendingPages : decidedPages).read(q, ({ after, orderBy, limit }) =>
+      db.select().from(productApplications).where(and(eq(productApplications.status, status), after)).orderBy(...orderBy).limit(limit)),
 
     approve: (id: string, operatorId: string, note?: string) => update(id, approveReleaseUpdate, [{ operatorId, ...(note ? { note } : {}) }]),
     reject: (id: string, operatorId: string, reasons: string[]) => update(id, rejectReleaseUpdate, [{ operatorId, reasons }]),

@@ -1,5 +1,5 @@
 import { safeError } from '../observability/safe-error';
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Logger } from 'pino';
@@ -13,11 +13,16 @@ import {
   approveUpdate, merchantReviewWorkflowId, rejectUpdate, resubmitUpdate, type ReviewKind,
 } from '../workflows/merchant-review-messages';
 import type { Principal } from './auth';
+import { keyset, sortKey, type PageQuery } from './pagination';
 import { conflict, notFound } from './problem';
 import { createReviewIntake, type ReviewIntake } from './review-intake';
 import { RefusedByWorkflow, runUpdate } from './updates';
 
 type Application = typeof merchantApplications.$inferSelect;
+// Both queue orders take the same cursor grammar (an instant and a case id): reviewQueueQuery.
+const byId = sortKey.text<Application>(merchantApplications.id, (a) => a.id);
+export const pendingPages = keyset<Application>('asc', [sortKey.instant(merchantApplications.deadline, (a) => a.deadline, { nullsLast: true }), byId]);
+const decidedPages = keyset<Application>('desc', [sortKey.instant(merchantApplications.decidedAt, (a) => a.decidedAt, { nullsLast: true }), byId]);
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function toView(app: Application, history?: (typeof reviewEvents.$inferSelect)[]) {
@@ -148,17 +153,15 @@ export function createReviewService({ db, temporal, config, logger, intake = cre
       return app;
     },
 
-    async queue(q: { status: Application['status']; overdue?: boolean; kind?: ReviewKind; limit: number; offset: number }) {
+    async queue(q: { status: Application['status']; overdue?: boolean | undefined; kind?: ReviewKind | undefined } & PageQuery) {
       const where = and(
         eq(merchantApplications.status, q.status),
         q.overdue === undefined ? undefined : eq(merchantApplications.overdue, q.overdue),
         q.kind ? eq(merchantApplications.kind, q.kind) : undefined,
       );
       // Open cases come earliest deadline first; closed ones most recent decision first.
-      const order = q.status === 'pending'
-        ? [sql`${merchantApplications.deadline} asc nulls last`, asc(merchantApplications.openedAt)]
-        : [desc(merchantApplications.decidedAt)];
-      return db.select().from(merchantApplications).where(where).orderBy(...order).limit(q.limit).offset(q.offset);
+      return (q.status === 'pending' ? pendingPages : decidedPages).read(q, ({ after, orderBy, limit }) =>
+        db.select().from(merchantApplications).where(and(where, after)).orderBy(...orderBy).limit(limit));
     },
 
     approve: (id: string, operatorId: string, note?: string) => update(id, approveUpdate, [{ operatorId, ...(note ? { note } : {}) }]),

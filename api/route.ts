@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response, Router } from 'express';
 import { z, type ZodType } from 'zod';
 import { requireRole, type Principal, type Role } from './auth';
 import { jsonBody, multipartBody, refuseUnstorable, streamBody } from './edge';
+import { idempotencyKeysOf } from './idempotency';
 import { validationProblem } from './problem';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
@@ -52,6 +53,8 @@ const parse = <T extends ZodType>(where: 'body' | 'query' | 'path' | 'header', s
   return r.data;
 };
 
+const IDEMPOTENCY_MISMATCH = 'The Idempotency-Key was first used with another body: the problem names that body\'s fingerprint (SHA-256 of its canonical JSON); nothing was changed';
+
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input', 401: 'Missing or bad API key', 403: 'Role not allowed', 413: 'Body too large', 415: 'Body is not application/json',
   503: 'A service the API needs is not available now',
@@ -68,6 +71,9 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
 ) {
   // A body that may be empty ({} is valid) may also be left out.
   const bodyRequired = spec.body ? !spec.body.safeParse({}).success : false;
+  // A route that takes an Idempotency-Key binds it to its first body (api/idempotency.ts).
+  // A streamed upload (multipart or raw) is not read before its handler: its handler's own key rule stands alone.
+  const idempotent = Boolean(spec.headers?.shape['idempotency-key']) && !spec.multipart && !spec.stream;
   const statuses = [400, ...(spec.roles === 'public' ? [] : [401, 403]), ...(spec.body || spec.multipart || spec.stream ? [413, 415] : []), 503];
   const describe = (s: number) => (s !== 415 ? ERROR_DESCRIPTIONS[s]! : spec.stream ? `Body is not ${spec.stream.mediaTypes.join(', ')}` : spec.multipart ? 'Body is not multipart/form-data' : ERROR_DESCRIPTIONS[s]!);
   const problems = Object.fromEntries(statuses.map((s) => [s, { description: describe(s), content: { 'application/problem+json': { schema: problemSchema } } }]));
@@ -88,9 +94,9 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
     },
     responses: {
       ...problems,
-      ...Object.fromEntries(Object.entries(spec.responses).map(([status, r]) => [status, {
-        description: r.description,
-        ...(r.schema ? { content: { [r.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json')]: { schema: r.schema } } } : {}),
+      ...Object.fromEntries(Object.entries<{ description: string; schema?: ZodType; contentType?: string }>({ ...(idempotent ? { 422: { description: '' } } : {}), ...spec.responses }).map(([status, r]) => [status, {
+        description: idempotent && status === '422' ? [r.description, IDEMPOTENCY_MISMATCH].filter(Boolean).join('; or ') : r.description,
+        ...(r.schema ?? (idempotent && status === '422') ? { content: { [r.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json')]: { schema: r.schema ?? problemSchema } } } : {}),
       }])),
     },
   });
@@ -108,6 +114,8 @@ export function defineRoute<P extends ZodType | undefined, Q extends ZodType | u
     const params = (spec.params ? parse('path', spec.params, req.params) : undefined) as Infer<P>;
     const query = (spec.query ? parse('query', spec.query, req.query) : undefined) as Infer<Q>;
     const body = (spec.body ? parse('body', spec.body, req.body) : undefined) as Infer<B>;
+    const key = idempotent ? req.get('idempotency-key') : undefined;
+    if (key) await idempotencyKeysOf(req).claim({ principalId: principal.id, request: `${req.method} ${req.path}`, key, body: req.body ?? null });
     const out = await spec.handler({ req, res, principal, params, query, body });
     // A handler that streamed its own response (a download) has sent it already.
     if (!res.headersSent) res.status(out.status ?? 200).json(out.body);

@@ -88,14 +88,6 @@ export const applicationView = z.object({
   history: z.array(reviewEvent).optional(),
 }).meta({ id: 'MerchantApplication' });
 
-export const reviewQueueQuery = z.strictObject({
-  status: z.enum(['pending', 'approved', 'rejected', 'expired']).default('pending'),
-  overdue: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-  kind: z.enum(['onboarding', 'change']).optional(),
-  limit: queryInt(1, 200).default(50),
-  offset: queryInt(0, 1_000_000).default(0),
-});
-
 export const approveBody = z.strictObject({ note: z.string().max(2000).optional() }).meta({ id: 'ApproveInput' });
 export const rejectBody = z.strictObject({ reasons: z.array(text(1000)).min(1, 'give at least one reason').max(20) }).meta({ id: 'RejectInput' });
 

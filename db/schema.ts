@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { ConformanceReport } from '../conformance/checks';
 import {
-  bigint, bigserial, boolean, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex,
+  bigint, bigserial, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -201,7 +201,11 @@ export const orders = pgTable('orders', {
   totalCents: integer('total_cents').notNull(),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
-}, (t) => [uniqueIndex('orders_idempotency').on(t.buyerPrincipalId, t.idempotencyKey)]);
+}, (t) => [
+  uniqueIndex('orders_idempotency').on(t.buyerPrincipalId, t.idempotencyKey),
+  // A buyer's order list, page by page (api/pagination.ts orders by the instant to the millisecond, in UTC).
+  index('orders_buyer_page').on(t.buyerPrincipalId, sql`date_trunc('milliseconds', ${t.createdAt} at time zone 'UTC')`, t.id),
+]);
 
 export const orderLines = pgTable('order_lines', {
   id: text('id').primaryKey(),
@@ -589,3 +593,17 @@ export const supervisionDownloads = pgTable('supervision_downloads', {
   role: text('role').notNull(),
   at: ts('at').notNull().defaultNow(),
 }, (t) => [index('supervision_downloads_file').on(t.fileId)]);
+
+/**
+ * The first request each Idempotency-Key was used with, per caller and request path (api/idempotency.ts):
+ * the same key with another body is refused with 422 naming this fingerprint.
+ */
+export const idempotencyKeys = pgTable('idempotency_keys', {
+  principalId: text('principal_id').notNull(),
+  /** `POST /v1/orders`: the method and the path the key was used on. */
+  request: text('request').notNull(),
+  key: text('key').notNull(),
+  /** SHA-256 of the canonical JSON of the body, hex. */
+  fingerprint: text('fingerprint').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.principalId, t.request, t.key] })]);

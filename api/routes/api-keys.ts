@@ -1,8 +1,9 @@
-import { and, desc, eq, isNull, type SQL } from 'drizzle-orm';
+import { and, eq, isNull, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { apiKeys, merchants, principals } from '../../db/schema';
 import { createPrincipal, issueApiKeyWithId, type Principal } from '../auth';
 import type { RouteContext } from '../app';
+import { keyset, pageOf, sortKey } from '../pagination';
 import { forbidden, notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { email, phone, text } from '../schemas';
@@ -19,6 +20,7 @@ const keyView = z.object({
 }).meta({ id: 'ApiKey' });
 
 type Row = { key: typeof apiKeys.$inferSelect; principal: typeof principals.$inferSelect };
+const keyPages = keyset<Row>('desc', [sortKey.instant(apiKeys.createdAt, (r) => r.key.createdAt), sortKey.text(apiKeys.id, (r) => r.key.id)]);
 const toView = ({ key, principal }: Row) => ({
   keyId: key.id, principalId: principal.id, role: principal.role, name: principal.name, merchantId: principal.merchantId,
   label: key.label, createdAt: key.createdAt.toISOString(), revokedAt: key.revokedAt?.toISOString() ?? null,
@@ -66,8 +68,12 @@ export function apiKeyRoutes({ router, registry, db, keys }: RouteContext) {
   defineRoute(router, registry, {
     method: 'get', path: '/v1/api-keys', tag: 'API keys', roles: ['buyer', 'seller', 'operator'],
     summary: 'API keys: operators see all, sellers their seller\'s, buyers their own. Secrets are never shown again.',
-    responses: { 200: { description: 'Keys, newest first', schema: z.object({ items: z.array(keyView) }) } },
-    handler: async ({ principal }) => ({ body: { items: (await select().where(scope(principal)).orderBy(desc(apiKeys.createdAt)).limit(500)).map(toView) } }),
+    query: z.strictObject({ ...keyPages.query }),
+    responses: { 200: { description: 'Keys, newest first', schema: pageOf(keyView) } },
+    handler: async ({ principal, query }) => {
+      const { rows, nextCursor } = await keyPages.read(query, ({ after, orderBy, limit }) => select().where(and(scope(principal), after)).orderBy(...orderBy).limit(limit));
+      return { body: { items: rows.map(toView), nextCursor } };
+    },
   });
 
   defineRoute(router, registry, {

@@ -1,26 +1,29 @@
-import { and, asc, eq, gte, lte, sql } from 'drizzle-orm';
+import { and, eq, gte, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { calendarYear } from '../../db/calendar';
 import { calendarDays, calendarYears } from '../../db/schema';
 import type { RouteContext } from '../app';
+import { keyset, pageOf, sortKey } from '../pagination';
 import { notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { isoDate, text } from '../schemas';
 
 const date = isoDate;
+const dayPages = keyset<{ date: string }>('asc', [sortKey.text(calendarDays.date, (d) => d.date)]);
+const yearPages = keyset<{ year: number }>('asc', [sortKey.int(calendarYears.year, (y) => y.year)]);
 const day = z.object({ date: z.string(), kind: z.enum(['holiday', 'workday']), name: z.string() }).meta({ id: 'CalendarDay' });
 
 export function calendarRoutes({ router, registry, db }: RouteContext) {
   defineRoute(router, registry, {
     method: 'get', path: '/v1/calendar', tag: 'Working-day calendar', roles: ['buyer', 'seller', 'operator'],
     summary: 'Statutory holidays and make-up working days (Asia/Shanghai) that review deadlines count with.',
-    query: z.strictObject({ from: date.optional(), to: date.optional() }),
-    responses: { 200: { description: 'Days', schema: z.object({ items: z.array(day) }) } },
+    query: z.strictObject({ from: date.optional(), to: date.optional(), ...dayPages.query }),
+    responses: { 200: { description: 'Days', schema: pageOf(day) } },
     handler: async ({ query }) => {
-      const rows = await db.select().from(calendarDays)
-        .where(and(query.from ? gte(calendarDays.date, query.from) : undefined, query.to ? lte(calendarDays.date, query.to) : undefined))
-        .orderBy(asc(calendarDays.date));
-      return { body: { items: rows.map(({ date: d, kind, name }) => ({ date: d, kind, name })) } };
+      const { rows, nextCursor } = await dayPages.read(query, ({ after, orderBy, limit }) => db.select().from(calendarDays)
+        .where(and(query.from ? gte(calendarDays.date, query.from) : undefined, query.to ? lte(calendarDays.date, query.to) : undefined, after))
+        .orderBy(...orderBy).limit(limit));
+      return { body: { items: rows.map(({ date: d, kind, name }) => ({ date: d, kind, name })), nextCursor } };
     },
   });
 
@@ -56,13 +59,13 @@ export function calendarRoutes({ router, registry, db }: RouteContext) {
   defineRoute(router, registry, {
     method: 'get', path: '/v1/calendar/years', tag: 'Working-day calendar', roles: ['buyer', 'seller', 'operator'],
     summary: 'Every year that has entries or is marked complete, with its counts. A year counts as entered only when marked complete.',
-    query: z.strictObject({}),
-    responses: { 200: { description: 'Years', schema: z.object({ items: z.array(yearView) }) } },
-    handler: async () => {
+    query: z.strictObject({ ...yearPages.query }),
+    responses: { 200: { description: 'Years', schema: pageOf(yearView) } },
+    handler: async ({ query }) => {
       const days = await db.selectDistinct({ year: sql<number>`cast(substr(${calendarDays.date}, 1, 4) as integer)`.mapWith(Number) }).from(calendarDays);
       const marked = await db.select({ year: calendarYears.year }).from(calendarYears);
-      const years = [...new Set([...days, ...marked].map((r) => r.year))].sort();
-      return { body: { items: await Promise.all(years.map((y) => calendarYear(db, y))) } };
+      const { rows, nextCursor } = yearPages.slice([...new Set([...days, ...marked].map((r) => r.year))].map((year) => ({ year })), query);
+      return { body: { items: await Promise.all(rows.map((r) => calendarYear(db, r.year))), nextCursor } };
     },
   });
 

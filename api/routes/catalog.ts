@@ -8,11 +8,13 @@ import { newId } from '../../domain/ids';
 import { ALWAYS_SUPERVISED, PROOF_KINDS, type ProductKind } from '../../domain/supervision';
 import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
+import { keyset, pageOf, sortKey } from '../pagination';
 import { conflict, notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { httpUrl, idempotencyHeaders, idParam, text } from '../schemas';
 
 type Product = typeof products.$inferSelect;
+const productPages = keyset<Product>('asc', [sortKey.text(products.id, (p) => p.id)]);
 const DEFAULT_TEMPLATE = ['statement_of_work', 'acceptance_document'] as const;
 const isSupervised = (p: { deliveryType: ProductKind; supervised?: boolean | undefined }) => p.supervised ?? ALWAYS_SUPERVISED.includes(p.deliveryType);
 const skuInput = z.strictObject({
@@ -102,13 +104,15 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
   defineRoute(router, registry, {
     method: 'get', path: '/v1/products', tag: 'Catalog', roles: ['buyer', 'seller', 'operator'],
     summary: 'Products: on sale for buyers, own for sellers, all for operators.',
-    responses: { 200: { description: 'Products', schema: z.object({ items: z.array(productView) }) } },
-    handler: async ({ principal }) => {
+    query: z.strictObject({ ...productPages.query }),
+    responses: { 200: { description: 'Products, by id', schema: pageOf(productView) } },
+    handler: async ({ principal, query }) => {
       const where: SQL | undefined = principal.role === 'operator' ? undefined
         : principal.role === 'seller' ? eq(products.merchantId, principal.merchantId!)
           : and(eq(products.status, 'on_sale'), eq(products.tradingFrozen, false));
-      const rows = await db.select().from(products).where(where);
-      return { body: { items: await Promise.all(rows.map((r) => view(principal, r))) } };
+      const { rows, nextCursor } = await productPages.read(query, ({ after, orderBy, limit }) =>
+        db.select().from(products).where(and(where, after)).orderBy(...orderBy).limit(limit));
+      return { body: { items: await Promise.all(rows.map((r) => view(principal, r))), nextCursor } };
     },
   });
 

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { CHECKS, failuresOf } from '../../conformance/checks';
 import { conformanceRuns, products, stuckProcesses } from '../../db/schema';
@@ -6,11 +6,13 @@ import { sellerConformanceWorkflowId } from '../../workflows/seller-conformance-
 import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
 import { createConformanceIntake } from '../conformance-intake';
+import { keyset, pageOf, sortKey } from '../pagination';
 import { notFound } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { idParam } from '../schemas';
 
 type Run = typeof conformanceRuns.$inferSelect;
+const runPages = keyset<Run>('desc', [sortKey.instant(conformanceRuns.createdAt, (r) => r.createdAt), sortKey.text(conformanceRuns.id, (r) => r.id)]);
 
 const exchange = z.object({
   label: z.string(),
@@ -81,13 +83,14 @@ export function conformanceRoutes({ router, registry, db, config, temporal }: Ro
   defineRoute(router, registry, {
     method: 'get', path: '/v1/products/:id/conformance-runs', tag: 'Conformance', roles: ['seller', 'operator'],
     summary: 'The latest conformance runs of a product, newest first.', params: idParam,
-    query: z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
-    responses: { 200: { description: 'Runs', schema: z.object({ items: z.array(runSummary) }) }, 404: { description: 'No such product of yours', schema: problemSchema } },
+    query: z.strictObject({ ...runPages.query }),
+    responses: { 200: { description: 'Runs', schema: pageOf(runSummary) }, 404: { description: 'No such product of yours', schema: problemSchema } },
     handler: async ({ principal, params, query }) => {
       const prod = await product(principal, params.id);
-      const rows = await db.select().from(conformanceRuns).where(eq(conformanceRuns.productId, prod.id)).orderBy(desc(conformanceRuns.createdAt)).limit(query.limit);
+      const { rows, nextCursor } = await runPages.read(query, ({ after, orderBy, limit }) =>
+        db.select().from(conformanceRuns).where(and(eq(conformanceRuns.productId, prod.id), after)).orderBy(...orderBy).limit(limit));
       const stuck = await stuckOf(rows);
-      return { body: { items: rows.map((r) => summary(r, stuck.get(r.id))) } };
+      return { body: { items: rows.map((r) => summary(r, stuck.get(r.id))), nextCursor } };
     },
   });
 

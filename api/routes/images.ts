@@ -2,7 +2,8 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { RouteContext } from '../app';
 import { requireRole } from '../auth';
-import { createImageService, assetView, versionView, type OsvInput } from '../image-service';
+import { assetPages, createImageService, assetView, digestPages, versionView, type OsvInput } from '../image-service';
+import { pageOf } from '../pagination';
 import { notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { idParam } from '../schemas';
@@ -49,8 +50,12 @@ export function imageRoutes(ctx: RouteContext) {
   defineRoute(router, registry, {
     method: 'get', path: '/v1/assets', tag: 'Images', roles: ['seller', 'operator'],
     summary: 'Image assets: a seller sees its own, operators all.',
-    responses: { 200: { description: 'Assets', schema: z.object({ items: z.array(assetSchema) }) } },
-    handler: async ({ principal }) => ({ body: { items: (await images.listAssets(principal)).map((a) => assetView(a)) } }),
+    query: z.strictObject({ ...assetPages.query }),
+    responses: { 200: { description: 'Assets, newest first', schema: pageOf(assetSchema) } },
+    handler: async ({ principal, query }) => {
+      const { rows, nextCursor } = await images.listAssets(principal, query);
+      return { body: { items: rows.map((a) => assetView(a)), nextCursor } };
+    },
   });
 
   defineRoute(router, registry, {
@@ -130,9 +135,13 @@ export function imageRoutes(ctx: RouteContext) {
     handler: async ({ principal, body }) => ({ body: { items: (await images.addDigests(principal, body.digests)).map(({ sha256, name }) => ({ sha256, name })) } }),
   });
   defineRoute(router, registry, {
-    method: 'get', path: '/v1/scan/malware-digests', tag: 'Images', roles: ['operator'], summary: 'The known-bad digests.',
-    responses: { 200: { description: 'The list', schema: z.object({ items: z.array(z.object({ sha256: z.string(), name: z.string() })) }) } },
-    handler: async () => ({ body: { items: (await images.listDigests()).map(({ sha256, name }) => ({ sha256, name })) } }),
+    method: 'get', path: '/v1/scan/malware-digests', tag: 'Images', roles: ['operator'], summary: 'The known-bad digests, oldest first.',
+    query: z.strictObject({ ...digestPages.query }),
+    responses: { 200: { description: 'The list', schema: pageOf(z.object({ sha256: z.string(), name: z.string() })) } },
+    handler: async ({ query }) => {
+      const { rows, nextCursor } = await images.listDigests(query);
+      return { body: { items: rows.map(({ sha256, name }) => ({ sha256, name })), nextCursor } };
+    },
   });
 
   defineRoute(router, registry, {

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { trialBalance } from '../../db/ledger';
@@ -7,9 +7,12 @@ import { buyerAccount, commissionOf, settlementStatus } from '../../domain/ledge
 import { shanghaiMidnight } from '../../domain/working-days';
 import type { RouteContext } from '../app';
 import { defineRoute } from '../route';
-import { queryInt } from '../schemas';
+import { keyset, pageOf, sortKey } from '../pagination';
 
-const page = { limit: queryInt(1, 500).default(100), offset: queryInt(0, 1_000_000).default(0) };
+// Bills page by ledger entry, transactions by transaction, accounts by id.
+const entryOrder = (by: SQL) => keyset<{ entryId: number }>('desc', [sortKey.int(by, (r) => r.entryId)]);
+const transactionPages = keyset<{ c: { id: number } }>('desc', [sortKey.int(ledgerTransactions.id, (r) => r.c.id)]);
+const accountPages = keyset<{ id: string }>('asc', [sortKey.text(ledgerAccounts.id, (r) => r.id)]);
 // From 1970: earlier months would reach timestamps PostgreSQL refuses (year 0 minus 8 hours is year -1).
 const period = z.string().regex(/^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$/, 'a calendar month, YYYY-MM (Asia/Shanghai), from 1970');
 const orderId = z.string().regex(/^CS[A-Z0-9]{8,30}$/, 'malformed order id');
@@ -44,19 +47,21 @@ export function ledgerRoutes({ router, registry, db }: RouteContext) {
   defineRoute(router, registry, {
     method: 'get', path: '/v1/bills', tag: 'Accounts', roles: ['buyer'],
     summary: 'My bills: every movement of my balance (top-ups, charges, refunds), newest first, with the balance after each.',
-    query: z.strictObject({ period: period.optional(), ...page }),
-    responses: { 200: { description: 'Bills', schema: z.object({ items: z.array(bill) }) } },
+    query: z.strictObject({ period: period.optional(), ...entryOrder(sql`${ledgerEntries.id}`).query }),
+    responses: { 200: { description: 'Bills', schema: pageOf(bill) } },
     handler: async ({ principal, query }) => {
       // The running balance is summed over the whole account in entry order, then the page is cut from it.
       const running = db.select({
         entryId: ledgerEntries.id, transactionId: ledgerEntries.transactionId, amount: ledgerEntries.amountCents,
         after: sql<string>`sum(${ledgerEntries.amountCents}) over (order by ${ledgerEntries.id})`.as('after'),
       }).from(ledgerEntries).where(eq(ledgerEntries.accountId, buyerAccount(principal.id))).as('running');
-      const rows = await db.select({ t: ledgerTransactions, amount: running.amount, after: running.after }).from(running)
-        .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, running.transactionId))
-        .where(within(ledgerTransactions.at, query.period)).orderBy(desc(running.entryId)).limit(query.limit).offset(query.offset);
+      const { rows, nextCursor } = await entryOrder(sql`${running.entryId}`).read(query, ({ after, orderBy, limit }) =>
+        db.select({ entryId: running.entryId, t: ledgerTransactions, amount: running.amount, after: running.after }).from(running)
+          .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, running.transactionId))
+          .where(and(within(ledgerTransactions.at, query.period), after)).orderBy(...orderBy).limit(limit));
       return {
         body: {
+          nextCursor,
           items: rows.map(({ t, amount, after }) => ({
             transactionId: t.id, kind: t.kind, sale: t.sale, orderId: t.orderId, orderLineId: t.orderLineId, instanceId: t.instanceId, productId: t.productId,
             amountCents: amount, balanceAfterCents: Number(after), memo: t.memo, at: t.at.toISOString(),
@@ -71,9 +76,9 @@ export function ledgerRoutes({ router, registry, db }: RouteContext) {
     summary: 'Sales transactions (交易明细): each sale with its amount, commission and settlement status, newest first. A seller sees its own; operators all, or one seller\'s with merchantId.',
     query: z.strictObject({
       period: period.optional().describe('the calendar month of the sale'), orderId: orderId.optional(),
-      status: z.enum(['pending', 'settled', 'refunded']).optional(), merchantId: z.string().regex(/^[A-Z0-9]{4,40}$/).optional(), ...page,
+      status: z.enum(['pending', 'settled', 'refunded']).optional(), merchantId: z.string().regex(/^[A-Z0-9]{4,40}$/).optional(), ...transactionPages.query,
     }),
-    responses: { 200: { description: 'Transactions', schema: z.object({ items: z.array(sellerTransaction) }) } },
+    responses: { 200: { description: 'Transactions', schema: pageOf(sellerTransaction) } },
     handler: async ({ principal, query }) => {
       const settlement = alias(ledgerTransactions, 'settlement');
       const refund = alias(ledgerTransactions, 'refund');
@@ -81,7 +86,7 @@ export function ledgerRoutes({ router, registry, db }: RouteContext) {
       const status = query.status === 'refunded' ? sql`${refund.id} is not null`
         : query.status === 'settled' ? sql`${refund.id} is null and ${settlement.id} is not null`
           : query.status === 'pending' ? sql`${refund.id} is null and ${settlement.id} is null` : undefined;
-      const rows = await db.select({
+      const { rows, nextCursor } = await transactionPages.read(query, ({ after, orderBy, limit }) => db.select({
         c: ledgerTransactions, rate: products.commissionRateBp,
         settledId: settlement.id, settledAt: settlement.at, settledCommission: settlement.commissionCents, refundedId: refund.id, refundedAt: refund.at,
       }).from(ledgerTransactions)
@@ -90,11 +95,12 @@ export function ledgerRoutes({ router, registry, db }: RouteContext) {
         .leftJoin(products, eq(products.id, ledgerTransactions.productId))
         .where(and(
           eq(ledgerTransactions.kind, 'charge'), merchant ? eq(ledgerTransactions.merchantId, merchant) : undefined,
-          query.orderId ? eq(ledgerTransactions.orderId, query.orderId) : undefined, within(ledgerTransactions.at, query.period), status,
+          query.orderId ? eq(ledgerTransactions.orderId, query.orderId) : undefined, within(ledgerTransactions.at, query.period), status, after,
         ))
-        .orderBy(desc(ledgerTransactions.id)).limit(query.limit).offset(query.offset);
+        .orderBy(...orderBy).limit(limit));
       return {
         body: {
+          nextCursor,
           items: rows.map(({ c, rate, ...x }) => {
             const settled = x.settledId !== null;
             const commission = settled ? x.settledCommission! : commissionOf(c.grossCents, rate ?? 0);
@@ -112,22 +118,21 @@ export function ledgerRoutes({ router, registry, db }: RouteContext) {
   defineRoute(router, registry, {
     method: 'get', path: '/v1/ledger/accounts', tag: 'Settlement', roles: ['operator'],
     summary: 'Ledger accounts with their totals from entries; a buyer\'s kept balance beside it.',
-    query: z.strictObject({ kind: z.enum(['buyer', 'seller_payable', 'clearing', 'commission', 'payments']).optional(), ...page }),
+    query: z.strictObject({ kind: z.enum(['buyer', 'seller_payable', 'clearing', 'commission', 'payments']).optional(), ...accountPages.query }),
     responses: {
       200: {
-        description: 'Accounts', schema: z.object({
-          items: z.array(z.object({ id: z.string(), kind: z.string(), ownerId: z.string().nullable(), totalCents: z.number(), keptBalanceCents: z.number().nullable(), entries: z.number() })),
-        }),
+        description: 'Accounts',
+        schema: pageOf(z.object({ id: z.string(), kind: z.string(), ownerId: z.string().nullable(), totalCents: z.number(), keptBalanceCents: z.number().nullable(), entries: z.number() })),
       },
     },
     handler: async ({ query }) => {
-      const rows = await db.select({
+      const { rows, nextCursor } = await accountPages.read(query, ({ after, orderBy, limit }) => db.select({
         id: ledgerAccounts.id, kind: ledgerAccounts.kind, ownerId: ledgerAccounts.ownerId, kept: ledgerAccounts.balanceCents,
         total: sql<string>`coalesce(sum(${ledgerEntries.amountCents}), 0)`, entries: sql<number>`count(${ledgerEntries.id})::int`,
       }).from(ledgerAccounts).leftJoin(ledgerEntries, eq(ledgerEntries.accountId, ledgerAccounts.id))
-        .where(query.kind ? eq(ledgerAccounts.kind, query.kind) : undefined)
-        .groupBy(ledgerAccounts.id).orderBy(ledgerAccounts.id).limit(query.limit).offset(query.offset);
-      return { body: { items: rows.map((r) => ({ id: r.id, kind: r.kind, ownerId: r.ownerId, totalCents: Number(r.total), keptBalanceCents: r.kept, entries: r.entries })) } };
+        .where(and(query.kind ? eq(ledgerAccounts.kind, query.kind) : undefined, after))
+        .groupBy(ledgerAccounts.id).orderBy(...orderBy).limit(limit));
+      return { body: { nextCursor, items: rows.map((r) => ({ id: r.id, kind: r.kind, ownerId: r.ownerId, totalCents: Number(r.total), keptBalanceCents: r.kept, entries: r.entries })) } };
     },
   });
 

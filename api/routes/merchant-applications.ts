@@ -1,11 +1,15 @@
-import { desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { merchantApplications } from '../../db/schema';
+import { keyset, pageOf, sortKey } from '../pagination';
 import { Problem } from '../problem';
 import type { RouteContext } from '../app';
 import { defineRoute, problemSchema as problemSchemaRef } from '../route';
 import { applicationBody, applicationView, idempotencyHeaders, idParam } from '../schemas';
 import { toView } from '../review-service';
+
+type Application = typeof merchantApplications.$inferSelect;
+const pages = keyset<Application>('desc', [sortKey.instant(merchantApplications.createdAt, (a) => a.createdAt), sortKey.text(merchantApplications.id, (a) => a.id)]);
 
 export function merchantApplicationRoutes({ router, registry, reviews, db }: RouteContext) {
   defineRoute(router, registry, {
@@ -26,11 +30,12 @@ export function merchantApplicationRoutes({ router, registry, reviews, db }: Rou
   defineRoute(router, registry, {
     method: 'get', path: '/v1/merchant-applications', tag: 'Seller onboarding', roles: ['buyer', 'seller'],
     summary: 'List my applications and change requests, newest first.',
-    responses: { 200: { description: 'My applications', schema: z.object({ items: z.array(applicationView) }) } },
-    handler: async ({ principal }) => {
-      const rows = await db.select().from(merchantApplications)
-        .where(eq(merchantApplications.applicantPrincipalId, principal.id)).orderBy(desc(merchantApplications.createdAt));
-      return { body: { items: rows.map((r) => toView(r)) } };
+    query: z.strictObject({ ...pages.query }),
+    responses: { 200: { description: 'My applications', schema: pageOf(applicationView) } },
+    handler: async ({ principal, query }) => {
+      const { rows, nextCursor } = await pages.read(query, ({ after, orderBy, limit }) => db.select().from(merchantApplications)
+        .where(and(eq(merchantApplications.applicantPrincipalId, principal.id), after)).orderBy(...orderBy).limit(limit));
+      return { body: { items: rows.map((r) => toView(r)), nextCursor } };
     },
   });
 

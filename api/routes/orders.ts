@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, eq, exists, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { instances, interfaceMessages, orderLines, orders } from '../../db/schema';
 import { newId } from '../../domain/ids';
@@ -8,9 +8,10 @@ import {
 } from '../../workflows/saas-provision-messages';
 import type { Principal } from '../auth';
 import type { RouteContext } from '../app';
+import { keyset, pageOf, sortKey } from '../pagination';
 import { conflict, notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
-import { idempotencyHeaders, idParam, queryInt } from '../schemas';
+import { idempotencyHeaders, idParam } from '../schemas';
 import { runUpdate, type UpdateAnswer } from '../updates';
 
 type Order = typeof orders.$inferSelect;
@@ -28,6 +29,9 @@ const toLine = (l: Line) => ({
   id: l.id, productId: l.productId, skuId: l.skuId, merchantId: l.merchantId, status: l.status, provisioning: l.provisioning,
   priceCents: l.priceCents, instanceId: l.instanceId, failure: l.failure, instanceConflict: l.instanceConflict,
 });
+/** A seller sees only its own lines of an order; buyers and operators all of them. */
+const shownLines = (p: Principal, lines: Line[]) => (p.role === 'seller' ? lines.filter((l) => l.merchantId === p.merchantId) : lines);
+const orderPages = keyset<Order>('desc', [sortKey.instant(orders.createdAt, (o) => o.createdAt), sortKey.text(orders.id, (o) => o.id)]);
 const toOrder = (o: Order, lines: Line[]) => ({ id: o.id, status: o.status, totalCents: o.totalCents, createdAt: o.createdAt.toISOString(), lines: lines.map(toLine) });
 
 // Live instance details are read from the seller and kept briefly, so a buyer's page does not call the seller each time.
@@ -60,12 +64,18 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
   });
 
   defineRoute(router, registry, {
-    method: 'get', path: '/v1/orders', tag: 'Orders', roles: ['buyer'], summary: 'My orders, newest first.',
-    responses: { 200: { description: 'Orders', schema: z.object({ items: z.array(orderView) }) } },
-    handler: async ({ principal }) => {
-      const rows = await db.select().from(orders).where(eq(orders.buyerPrincipalId, principal.id)).orderBy(desc(orders.createdAt)).limit(100);
-      const lines = rows.length ? await db.select().from(orderLines).where(inArray(orderLines.orderId, rows.map((r) => r.id))) : [];
-      return { body: { items: rows.map((o) => toOrder(o, lines.filter((l) => l.orderId === o.id))) } };
+    method: 'get', path: '/v1/orders', tag: 'Orders', roles: ['buyer', 'seller'],
+    summary: 'My orders, newest first: a buyer\'s own; for a seller, the orders that hold its lines, with only its lines.',
+    query: z.strictObject({ ...orderPages.query }),
+    responses: { 200: { description: 'Orders', schema: pageOf(orderView) } },
+    handler: async ({ principal, query }) => {
+      const mine = principal.role === 'seller'
+        ? exists(db.select({ one: sql`1` }).from(orderLines).where(and(eq(orderLines.orderId, orders.id), eq(orderLines.merchantId, principal.merchantId!))))
+        : eq(orders.buyerPrincipalId, principal.id);
+      const { rows, nextCursor } = await orderPages.read(query, ({ after, orderBy, limit }) =>
+        db.select().from(orders).where(and(mine, after)).orderBy(...orderBy).limit(limit));
+      const lines = rows.length ? await db.select().from(orderLines).where(inArray(orderLines.orderId, rows.map((r) => r.id))).orderBy(orderLines.id) : [];
+      return { body: { items: rows.map((o) => toOrder(o, shownLines(principal, lines.filter((l) => l.orderId === o.id)))), nextCursor } };
     },
   });
 
@@ -75,8 +85,7 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
     responses: { 200: { description: 'The order', schema: orderView }, 404: { description: 'No such order for you', schema: problemSchema } },
     handler: async ({ principal, params }) => {
       const [order] = await db.select().from(orders).where(eq(orders.id, params.id));
-      const lines = order ? await db.select().from(orderLines).where(eq(orderLines.orderId, order.id)) : [];
-      const shown = principal.role === 'seller' ? lines.filter((l) => l.merchantId === principal.merchantId) : lines;
+      const shown = shownLines(principal, order ? await db.select().from(orderLines).where(eq(orderLines.orderId, order.id)) : []);
       if (!order || (principal.role === 'buyer' && order.buyerPrincipalId !== principal.id) || (principal.role === 'seller' && shown.length === 0)) throw notFound(`order ${params.id}`);
       return { body: toOrder(order, shown) };
     },
@@ -136,17 +145,18 @@ export function orderRoutes({ router, registry, db, config, temporal, orders: se
     id: z.number(), orderLineId: z.string().nullable(), activity: z.string(), outcome: z.string(), resultCode: z.string().nullable(),
     httpStatus: z.number().nullable(), error: z.string().nullable(), latencyMs: z.number(), at: z.string(), request: z.record(z.string(), z.unknown()), response: z.string().nullable(),
   }).meta({ id: 'InterfaceMessage' });
+  const messagePages = keyset<typeof interfaceMessages.$inferSelect>('desc', [sortKey.int(interfaceMessages.id, (m) => m.id)]);
   defineRoute(router, registry, {
     method: 'get', path: '/v1/interface-messages', tag: 'Provisioning', roles: ['seller', 'operator'],
     summary: 'Production interface messages: every call to a seller with its request, response or error, and latency.',
-    query: z.strictObject({ orderLineId: lineParam.shape.id.optional(), limit: queryInt(1, 500).default(100) }),
-    responses: { 200: { description: 'Messages, newest first', schema: z.object({ items: z.array(message) }) } },
+    query: z.strictObject({ orderLineId: lineParam.shape.id.optional(), ...messagePages.query }),
+    responses: { 200: { description: 'Messages, newest first', schema: pageOf(message) } },
     handler: async ({ principal, query }) => {
-      const rows = await db.select().from(interfaceMessages).where(and(
+      const { rows, nextCursor } = await messagePages.read(query, ({ after, orderBy, limit }) => db.select().from(interfaceMessages).where(and(
         principal.role === 'seller' ? eq(interfaceMessages.merchantId, principal.merchantId!) : undefined,
-        query.orderLineId ? eq(interfaceMessages.orderLineId, query.orderLineId) : undefined,
-      )).orderBy(desc(interfaceMessages.id)).limit(query.limit);
-      return { body: { items: rows.map((m) => ({ id: m.id, orderLineId: m.orderLineId, activity: m.activity, outcome: m.outcome, resultCode: m.resultCode, httpStatus: m.httpStatus, error: m.error, latencyMs: m.latencyMs, at: m.at.toISOString(), request: m.request, response: readBack(m.response) })) } };
+        query.orderLineId ? eq(interfaceMessages.orderLineId, query.orderLineId) : undefined, after,
+      )).orderBy(...orderBy).limit(limit));
+      return { body: { nextCursor, items: rows.map((m) => ({ id: m.id, orderLineId: m.orderLineId, activity: m.activity, outcome: m.outcome, resultCode: m.resultCode, httpStatus: m.httpStatus, error: m.error, latencyMs: m.latencyMs, at: m.at.toISOString(), request: m.request, response: readBack(m.response) })) } };
     },
   });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RouteContext } from '../app';
-import { createProductReviewService, releaseView } from '../product-review-service';
+import { pageOf } from '../pagination';
+import { createProductReviewService, pendingPages, releaseView } from '../product-review-service';
 import { conflict } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { approveBody, idParam, rejectBody } from '../schemas';
@@ -65,10 +66,13 @@ export function productApplicationRoutes(ctx: RouteContext) {
 
   defineRoute(router, registry, {
     method: 'get', path: '/v1/product-reviews', tag: 'Images', roles: ['operator'],
-    query: z.strictObject({ status: z.enum(['pending', 'approved', 'rejected', 'expired']).default('pending'), limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) }),
+    query: z.strictObject({ status: z.enum(['pending', 'approved', 'rejected', 'expired']).default('pending'), ...pendingPages.query }),
     summary: 'The release review queue; pending applications earliest deadline first.',
-    responses: { 200: { description: 'Applications', schema: z.object({ items: z.array(releaseSchema) }) } },
-    handler: async ({ query }) => ({ body: { items: (await releases.queue(query.status, query.limit, query.offset)).map((a) => releaseView(a)) } }),
+    responses: { 200: { description: 'Applications', schema: pageOf(releaseSchema) } },
+    handler: async ({ query }) => {
+      const { rows, nextCursor } = await releases.queue(query.status, query);
+      return { body: { items: rows.map((a) => releaseView(a)), nextCursor } };
+    },
   });
 
   for (const verb of ['approve', 'reject'] as const) {

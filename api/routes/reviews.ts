@@ -1,18 +1,29 @@
 import { z } from 'zod';
 import type { RouteContext } from '../app';
+import { pageOf } from '../pagination';
 import { conflict, notFound } from '../problem';
 import { defineRoute, problemSchema } from '../route';
-import { applicationView, approveBody, idParam, rejectBody, reviewQueueQuery } from '../schemas';
-import { toView } from '../review-service';
+import { applicationView, approveBody, idParam, rejectBody } from '../schemas';
+import { pendingPages, toView } from '../review-service';
 import type { UpdateAnswer } from '../updates';
+
+const reviewQueueQuery = z.strictObject({
+  status: z.enum(['pending', 'approved', 'rejected', 'expired']).default('pending'),
+  overdue: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  kind: z.enum(['onboarding', 'change']).optional(),
+  ...pendingPages.query,
+});
 
 export function reviewRoutes({ router, registry, reviews }: RouteContext) {
   defineRoute(router, registry, {
     method: 'get', path: '/v1/reviews', tag: 'Reviews', roles: ['operator'],
     summary: 'The review queue. Pending cases come earliest deadline first; `overdue=true` keeps those past their deadline.',
     query: reviewQueueQuery,
-    responses: { 200: { description: 'Cases', schema: z.object({ items: z.array(applicationView) }) } },
-    handler: async ({ query }) => ({ body: { items: (await reviews.queue(query)).map((a) => toView(a)) } }),
+    responses: { 200: { description: 'Cases', schema: pageOf(applicationView) } },
+    handler: async ({ query }) => {
+      const { rows, nextCursor } = await reviews.queue(query);
+      return { body: { items: rows.map((a) => toView(a)), nextCursor } };
+    },
   });
 
   defineRoute(router, registry, {

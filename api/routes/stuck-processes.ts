@@ -1,8 +1,9 @@
-import { and, desc, eq, isNull, isNotNull } from 'drizzle-orm';
+import { and, eq, isNull, isNotNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { stuckProcesses } from '../../db/schema';
 import { retryStuckUpdate } from '../../workflows/stuck-messages';
 import type { RouteContext } from '../app';
+import { keyset, pageOf, sortKey } from '../pagination';
 import { notFound } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { runUpdate } from '../updates';
@@ -20,19 +21,24 @@ const toView = (r: Row) => ({
   resolvedAt: r.resolvedAt?.toISOString() ?? null, resolvedBy: r.resolvedBy,
 });
 
+const byId = sortKey.text<Row>(stuckProcesses.workflowId, (r) => r.workflowId);
+const openPages = keyset<Row>('asc', [sortKey.instant(stuckProcesses.since, (r) => r.since), byId]);
+const resolvedPages = keyset<Row>('desc', [sortKey.instant(stuckProcesses.resolvedAt, (r) => r.resolvedAt), byId]);
+
 /** Operators' view of processes stuck on our own faults (workflows/stuck.ts), and the retry once fixed. */
 export function stuckProcessRoutes({ router, registry, db, temporal }: RouteContext) {
   defineRoute(router, registry, {
     method: 'get', path: '/v1/stuck-processes', tag: 'Operations', roles: ['operator'],
     summary: 'Processes waiting on one of our own faults (configuration, database, a bug), longest stuck first. `resolved=true` lists the ones that resumed.',
-    query: z.strictObject({ resolved: z.enum(['true', 'false']).default('false'), workflowType: z.string().regex(/^[A-Za-z]{1,60}$/).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }),
-    responses: { 200: { description: 'Stuck processes', schema: z.object({ items: z.array(stuckView) }) } },
+    query: z.strictObject({ resolved: z.enum(['true', 'false']).default('false'), workflowType: z.string().regex(/^[A-Za-z]{1,60}$/).optional(), ...openPages.query }),
+    responses: { 200: { description: 'Stuck processes', schema: pageOf(stuckView) } },
     handler: async ({ query }) => {
-      const rows = await db.select().from(stuckProcesses).where(and(
+      // Both orders take the same cursor grammar (an instant and a workflow id).
+      const { rows, nextCursor } = await (query.resolved === 'true' ? resolvedPages : openPages).read(query, ({ after, orderBy, limit }) => db.select().from(stuckProcesses).where(and(
         query.resolved === 'true' ? isNotNull(stuckProcesses.resolvedAt) : isNull(stuckProcesses.resolvedAt),
-        query.workflowType ? eq(stuckProcesses.workflowType, query.workflowType) : undefined,
-      )).orderBy(query.resolved === 'true' ? desc(stuckProcesses.resolvedAt) : stuckProcesses.since).limit(query.limit);
-      return { body: { items: rows.map(toView) } };
+        query.workflowType ? eq(stuckProcesses.workflowType, query.workflowType) : undefined, after,
+      )).orderBy(...orderBy).limit(limit));
+      return { body: { items: rows.map(toView), nextCursor } };
     },
   });
 

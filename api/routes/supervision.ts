@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { and, asc, desc, eq, inArray, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Request, Response } from 'express';
@@ -13,14 +13,20 @@ import {
 } from '../../workflows/supervision-messages';
 import type { Principal, Role } from '../auth';
 import type { RouteContext } from '../app';
+import { keyset, pageOf, sortKey } from '../pagination';
 import { conflict, notFound, Problem } from '../problem';
 import { defineRoute, problemSchema } from '../route';
-import { idempotencyHeaders, queryInt, text } from '../schemas';
+import { idempotencyHeaders, text } from '../schemas';
 import { receiveFiles, SUPERVISION_FILE_TYPES, type UploadedFile } from '../supervision-files';
 import { startSupervision } from '../supervision-intake';
 import { runUpdate } from '../updates';
 
 type Row = typeof supervisions.$inferSelect;
+// Newest activity first: a supervision acted on while a client walks the list moves to the front (decision 022).
+const supervisionPages = keyset<Row>('desc', [sortKey.instant(supervisions.updatedAt, (r) => r.updatedAt), sortKey.text(supervisions.orderLineId, (r) => r.orderLineId)]);
+const logPages = keyset<{ seq: number }>('asc', [sortKey.int(supervisionLog.seq, (e) => e.seq)]);
+const filePages = keyset<{ createdAt: Date; id: string }>('asc', [sortKey.instant(supervisionFiles.createdAt, (f) => f.createdAt), sortKey.text(supervisionFiles.id, (f) => f.id)]);
+const downloadPages = keyset<{ d: { id: number } }>('asc', [sortKey.int(supervisionDownloads.id, (r) => r.d.id)]);
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 const lineParam = z.strictObject({ id: z.string().regex(/^CS[A-Z0-9]{8,30}-\d{6}$/, 'malformed order line id') });
 const fileParam = lineParam.extend({ fileId: z.string().regex(/^SF[A-Z0-9]{20}$/, 'malformed file id') });
@@ -153,16 +159,17 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
     summary: 'Supervised order lines: a buyer\'s own, a seller\'s, all for operators; newest activity first.',
     query: z.strictObject({
       stage: z.enum([...OPEN_STAGES, 'completed', 'refunded']).optional(), appeal: z.enum(['none', 'open', 'decided']).optional(),
-      limit: queryInt(1, 200).default(50), offset: queryInt(0, 1_000_000).default(0),
+      ...supervisionPages.query,
     }),
-    responses: { 200: { description: 'Supervisions', schema: z.object({ items: z.array(supervisionView) }) } },
+    responses: { 200: { description: 'Supervisions', schema: pageOf(supervisionView) } },
     handler: async ({ principal, query }) => {
       const where: (SQL | undefined)[] = [
         principal.role === 'buyer' ? eq(supervisions.buyerPrincipalId, principal.id) : principal.role === 'seller' ? eq(supervisions.merchantId, principal.merchantId!) : undefined,
         query.stage ? eq(supervisions.stage, query.stage) : undefined, query.appeal ? eq(supervisions.appealState, query.appeal) : undefined,
       ];
-      const rows = await db.select().from(supervisions).where(and(...where)).orderBy(desc(supervisions.updatedAt)).limit(query.limit).offset(query.offset);
-      return { body: { items: rows.map(toView) } };
+      const { rows, nextCursor } = await supervisionPages.read(query, ({ after, orderBy, limit }) =>
+        db.select().from(supervisions).where(and(...where, after)).orderBy(...orderBy).limit(limit));
+      return { body: { items: rows.map(toView), nextCursor } };
     },
   });
 
@@ -176,12 +183,13 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
   defineRoute(router, registry, {
     method: 'get', path: '/v1/supervisions/:id/log', tag: 'Supervision', roles: ['buyer', 'seller', 'operator'],
     summary: 'The operation log: every action on the line, in order, with actor, time, stage, comment and attachments. It is never changed.',
-    params: lineParam,
-    responses: { 200: { description: 'Entries in order', schema: z.object({ items: z.array(logEntry) }) }, 404: actionResponses[404] },
-    handler: async ({ principal, params }) => {
+    params: lineParam, query: z.strictObject({ ...logPages.query }),
+    responses: { 200: { description: 'Entries in order', schema: pageOf(logEntry) }, 404: actionResponses[404] },
+    handler: async ({ principal, params, query }) => {
       await visible(principal, params.id);
-      const rows = await db.select().from(supervisionLog).where(eq(supervisionLog.orderLineId, params.id)).orderBy(asc(supervisionLog.seq));
-      return { body: { items: rows.map((e) => ({ seq: e.seq, at: e.at.toISOString(), actorRole: e.actorRole, actorId: e.actorId, action: e.action, stage: e.stage, stageAfter: e.stageAfter, comment: e.comment, attachments: e.attachments, data: e.data })) } };
+      const { rows, nextCursor } = await logPages.read(query, ({ after, orderBy, limit }) =>
+        db.select().from(supervisionLog).where(and(eq(supervisionLog.orderLineId, params.id), after)).orderBy(...orderBy).limit(limit));
+      return { body: { nextCursor, items: rows.map((e) => ({ seq: e.seq, at: e.at.toISOString(), actorRole: e.actorRole, actorId: e.actorId, action: e.action, stage: e.stage, stageAfter: e.stageAfter, comment: e.comment, attachments: e.attachments, data: e.data })) } };
     },
   });
 
@@ -272,12 +280,13 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
 
   defineRoute(router, registry, {
     method: 'get', path: '/v1/supervisions/:id/files', tag: 'Supervision', roles: ['buyer', 'seller', 'operator'],
-    summary: 'The files of a supervised line, oldest first.', params: lineParam,
-    responses: { 200: { description: 'Files', schema: z.object({ items: z.array(fileView) }) }, 404: actionResponses[404] },
-    handler: async ({ principal, params }) => {
+    summary: 'The files of a supervised line, oldest first.', params: lineParam, query: z.strictObject({ ...filePages.query }),
+    responses: { 200: { description: 'Files', schema: pageOf(fileView) }, 404: actionResponses[404] },
+    handler: async ({ principal, params, query }) => {
       await visible(principal, params.id);
-      const rows = await db.select().from(supervisionFiles).where(eq(supervisionFiles.orderLineId, params.id)).orderBy(asc(supervisionFiles.createdAt));
-      return { body: { items: rows.map(toFile) } };
+      const { rows, nextCursor } = await filePages.read(query, ({ after, orderBy, limit }) =>
+        db.select().from(supervisionFiles).where(and(eq(supervisionFiles.orderLineId, params.id), after)).orderBy(...orderBy).limit(limit));
+      return { body: { items: rows.map(toFile), nextCursor } };
     },
   });
 
@@ -304,13 +313,14 @@ export function supervisionRoutes({ router, registry, db, config, temporal, arti
 
   defineRoute(router, registry, {
     method: 'get', path: '/v1/supervisions/:id/downloads', tag: 'Supervision', roles: ['buyer', 'seller', 'operator'],
-    summary: 'Who downloaded which file of the line, and when.', params: lineParam,
-    responses: { 200: { description: 'Downloads, oldest first', schema: z.object({ items: z.array(z.object({ fileId: z.string(), principalId: z.string(), role: z.string(), at: z.string() })) }) }, 404: actionResponses[404] },
-    handler: async ({ principal, params }) => {
+    summary: 'Who downloaded which file of the line, and when.', params: lineParam, query: z.strictObject({ ...downloadPages.query }),
+    responses: { 200: { description: 'Downloads, oldest first', schema: pageOf(z.object({ fileId: z.string(), principalId: z.string(), role: z.string(), at: z.string() })) }, 404: actionResponses[404] },
+    handler: async ({ principal, params, query }) => {
       await visible(principal, params.id);
-      const rows = await db.select({ d: supervisionDownloads }).from(supervisionDownloads).innerJoin(supervisionFiles, eq(supervisionFiles.id, supervisionDownloads.fileId))
-        .where(eq(supervisionFiles.orderLineId, params.id)).orderBy(asc(supervisionDownloads.id));
-      return { body: { items: rows.map(({ d }) => ({ fileId: d.fileId, principalId: d.principalId, role: d.role, at: d.at.toISOString() })) } };
+      const { rows, nextCursor } = await downloadPages.read(query, ({ after, orderBy, limit }) =>
+        db.select({ d: supervisionDownloads }).from(supervisionDownloads).innerJoin(supervisionFiles, eq(supervisionFiles.id, supervisionDownloads.fileId))
+          .where(and(eq(supervisionFiles.orderLineId, params.id), after)).orderBy(...orderBy).limit(limit));
+      return { body: { nextCursor, items: rows.map(({ d }) => ({ fileId: d.fileId, principalId: d.principalId, role: d.role, at: d.at.toISOString() })) } };
     },
   });
 }

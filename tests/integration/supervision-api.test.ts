@@ -237,7 +237,7 @@ describe('supervision over HTTP with real multipart uploads', () => {
     expect(Math.max(...lengths)).toBeLessThanOrEqual(SUPERVISION_HISTORY_ROLL + 40);
     const st = await handle.query(supervisionStateQuery);
     expect(st).toMatchObject({ logSeq: 81, facts: { stage: 'delivery', rejections: { buyer: 40 } } });
-    const log = (await s.call('GET', `/v1/supervisions/${line}/log`, { key: op.key })).json.items;
+    const log = (await s.call('GET', `/v1/supervisions/${line}/log?limit=200`, { key: op.key })).json.items;
     expect(log.map((e: { seq: number }) => e.seq)).toEqual(Array.from({ length: 81 }, (_, i) => i + 1));
   });
 
