@@ -101,7 +101,7 @@ export async function seedSubscriptions(url: string, o: { n: number; sellers: Se
       const { rows: [t] } = await c.query(`insert into ledger_transactions (key, kind, gross_cents, memo) values ('bench:opening', 'top_up', $1, 'bench balances') returning id`, [o.n * o.balanceCents]);
       await c.query(`insert into ledger_accounts (id, kind, owner_id, balance_cents) select 'buyer:PB' || g, 'buyer', 'PB' || g, 0 from generate_series(1, $1::int) g`, [o.n]);
       await c.query(`insert into ledger_entries (transaction_id, account_id, amount_cents)
-        select $1, 'buyer:PB' || g, $2 from generate_series(1, $3::int) g union all select $1, 'marketplace:payments', -$2::bigint * $3`, [t.id, o.balanceCents, o.n]);
+        select $1::bigint, 'buyer:PB' || g, $2::bigint from generate_series(1, $3::int) g union all select $1::bigint, 'marketplace:payments', -$2::bigint * $3`, [t.id, o.balanceCents, o.n]);
     }
     await c.query('commit');
   } catch (e) {
