@@ -111,6 +111,11 @@ const schema = z.object({
   /** The scan activity: heartbeat timeout (a dead worker is noticed within it) and checkpoint interval. */
   SCAN_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
   SCAN_CHECKPOINT_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * Attempts of the scan activity before the scan goes `stuck` for operators (a database away, a store that does not
+   * answer, a worker that keeps dying): 16 attempts back off 1 s doubling to 1 min, about 10 minutes, as DB_WRITES.
+   */
+  SCAN_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(16),
   /** Release review of image products: extra working days when a seller files PRODUCT_REVIEW_BUSY_THRESHOLD or more in a day. */
   PRODUCT_REVIEW_EXTENSION_DAYS: z.coerce.number().int().min(0).max(30).default(1),
   PRODUCT_REVIEW_BUSY_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(10),

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, eq, inArray } from 'drizzle-orm';
-import { createArtifactStore, type ArtifactStore } from '../artifacts';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { ArtifactNotFound, createArtifactStore, type ArtifactStore } from '../artifacts';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { imageAssetVersions, malwareDigests, scanAttempts, scanCheckpoints, vulnerabilities, vulnerabilityPackages } from '../db/schema';
@@ -45,9 +45,12 @@ export function createImageScanActivities({ db, config, artifacts }: { db: Db; c
       if (!v) throw ApplicationFailure.nonRetryable(`image version ${a.versionId} not found`, 'VersionNotFound');
       const [saved] = await db.select().from(scanCheckpoints).where(eq(scanCheckpoints.scanKey, scanKey));
       const resume = (saved?.checkpoint ?? null) as Checkpoint | null;
-      await db.insert(scanAttempts).values({ scanKey, attempt: ctx.info.attempt, fromFileOffset: resume?.fileOffset ?? 0, fromTarOffset: resume?.tarOffset ?? 0 })
-        .onConflictDoNothing();
-      const attempt = and(eq(scanAttempts.scanKey, scanKey), eq(scanAttempts.attempt, ctx.info.attempt));
+      // Numbered per scan, not by Temporal's attempt: a stuck scan's re-check is a new activity whose attempts count from 1 again.
+      const [started] = await db.insert(scanAttempts).values({
+        scanKey, attempt: sql`(select coalesce(max(${scanAttempts.attempt}), 0) + 1 from ${scanAttempts} where ${scanAttempts.scanKey} = ${scanKey})`,
+        fromFileOffset: resume?.fileOffset ?? 0, fromTarOffset: resume?.tarOffset ?? 0,
+      }).returning({ id: scanAttempts.id });
+      const attempt = eq(scanAttempts.id, started!.id);
       // Heartbeats between checkpoints too, so a long entry never looks like a dead worker.
       const beat = setInterval(() => ctx.heartbeat({ fileOffset: resume?.fileOffset ?? 0, resumedFrom: resume?.fileOffset ?? 0 }), Math.max(1000, a.checkpointEveryMs / 2));
       const scanCtx = await scanContext(db, config);
@@ -66,6 +69,8 @@ export function createImageScanActivities({ db, config, artifacts }: { db: Db; c
       } catch (e) {
         // The archive was checked at upload: one that does not parse now is damaged in the store. Retrying cannot help.
         if (e instanceof TarFormatError || e instanceof GzipFormatError) throw ApplicationFailure.nonRetryable(`the stored archive cannot be read: ${e.message}`, 'ArchiveUnreadable');
+        // Gone from the store: retrying cannot bring it back, an operator can (restore it, then retry the stuck scan).
+        if (e instanceof ArtifactNotFound) throw ApplicationFailure.nonRetryable(`the stored archive is missing: ${e.message}`, 'ArchiveMissing');
         throw e;
       } finally {
         clearInterval(beat);

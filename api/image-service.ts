@@ -57,6 +57,7 @@ export function createImageService({ db, temporal, config, logger, artifacts }: 
     const input: ImageAssetScanInput = {
       versionId: v.id, assetId: v.assetId, version: v.version, merchantId, scanNo: v.scanNo,
       heartbeatTimeoutMs: config.SCAN_HEARTBEAT_TIMEOUT_MS, checkpointEveryMs: config.SCAN_CHECKPOINT_MS,
+      maxAttempts: config.SCAN_MAX_ATTEMPTS,
     };
     for (let tries = 0; ; tries++) {
       try {

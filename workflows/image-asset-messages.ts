@@ -21,6 +21,8 @@ export interface ImageAssetScanInput {
   /** The scan activity's heartbeat timeout and checkpoint interval, from configuration at start. */
   heartbeatTimeoutMs: number;
   checkpointEveryMs: number;
+  /** Attempts of the scan activity before the scan goes `stuck` (SCAN_MAX_ATTEMPTS; absent in runs started before it: 16). */
+  maxAttempts?: number;
 }
 
 export interface ScanSummary {

@@ -33,7 +33,12 @@ export async function imageAssetScan(input: ImageAssetScanInput): Promise<ImageA
     // The archive may be many GiB: no overall limit, but a dead worker is noticed within a heartbeat timeout.
     startToCloseTimeout: '24 hours',
     heartbeatTimeout: input.heartbeatTimeoutMs,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['ArchiveUnreadable'] },
+    // Bounded, so that a database or store away for long shows as `stuck` instead of retrying unseen forever;
+    // each attempt resumes from the last checkpoint, and so does the guard's re-check after it.
+    retry: {
+      initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: input.maxAttempts ?? 16,
+      nonRetryableErrorTypes: ['ArchiveUnreadable', 'ArchiveMissing'],
+    },
   });
   state.summary = await guard.run('scan', () => scan.scanImageVersion({ versionId: input.versionId, scanNo: input.scanNo, checkpointEveryMs: input.checkpointEveryMs }));
   const outcome = state.summary.outcome;

@@ -8,7 +8,8 @@ import { notFound } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { runUpdate } from '../updates';
 
-const workflowIdParam = z.strictObject({ workflowId: z.string().regex(/^[a-z][a-z-]{1,40}:[A-Za-z0-9:_-]{1,100}$/, 'malformed workflow id') });
+// Image scans' ids end in the version (`image-asset:{assetId}:1.0.0`): dots are part of a workflow id.
+const workflowIdParam = z.strictObject({ workflowId: z.string().regex(/^[a-z][a-z-]{1,40}:[A-Za-z0-9:._-]{1,100}$/, 'malformed workflow id') });
 const stuckView = z.object({
   workflowId: z.string(), workflowType: z.string(), subjectId: z.string(), step: z.string(), failureType: z.string(), message: z.string(),
   since: z.string(), nextCheckAt: z.string().nullable(), rechecks: z.number().int(), resolvedAt: z.string().nullable(), resolvedBy: z.string().nullable(),

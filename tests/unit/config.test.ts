@@ -58,6 +58,7 @@ describe('loadConfig', () => {
       CLAMAV_MAX_FILE_BYTES: 100 * 1024 * 1024,
       SCAN_HEARTBEAT_TIMEOUT_MS: 60_000,
       SCAN_CHECKPOINT_MS: 10_000,
+      SCAN_MAX_ATTEMPTS: 16,
       PRODUCT_REVIEW_EXTENSION_DAYS: 1,
       PRODUCT_REVIEW_BUSY_THRESHOLD: 10,
       // Service supervision on the spec's durations: 5 days idle or to accept, 10 days for hardware and refund answers.
