@@ -71,6 +71,31 @@ const schema = z.object({
   /** Seller conformance runs: how long an instance answered 000004 may take to be ready, and how often it is polled. */
   CONFORMANCE_POLL_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
   CONFORMANCE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
+  /** Subscriptions: the first auto-renewal attempt is SUBSCRIPTION_RENEWAL_LEAD_DAYS calendar days before the expiry day, at SUBSCRIPTION_RENEWAL_TIME Asia/Shanghai (spec §7.2). */
+  SUBSCRIPTION_RENEWAL_LEAD_DAYS: z.coerce.number().int().min(0).max(60).default(7),
+  SUBSCRIPTION_RENEWAL_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (Asia/Shanghai)').default('03:00'),
+  /** Days an expired subscription stays frozen before release, per customer level (`V0=1,…,V5=15`), at most 15 (spec §7.1–7.2). */
+  SUBSCRIPTION_RETENTION_DAYS: z.string().transform((s, ctx) => {
+    const table: Record<string, number> = {};
+    for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const m = /^([A-Za-z0-9]+)=(\d+)$/.exec(pair);
+      if (!m || Number(m[2]) > 15) { ctx.addIssue({ code: 'custom', message: `"${pair}" is not LEVEL=DAYS with at most 15 days` }); return z.NEVER; }
+      table[m[1]!] = Number(m[2]);
+    }
+    return table;
+  }).default({ V0: 1, V1: 7, V2: 7, V3: 7, V4: 15, V5: 15 }),
+  /** The policy of a new subscription until its buyer changes it. */
+  SUBSCRIPTION_DEFAULT_POLICY: z.enum(['auto_renew', 'no_renewal']).default('no_renewal'),
+  /** Refresh, status and release calls to a seller: retried every interval for the window, then they wait for the seller's restart. */
+  SUBSCRIPTION_SELLER_RETRY_INTERVAL_MS: z.coerce.number().int().min(1000).default(5 * 60_000),
+  SUBSCRIPTION_SELLER_RETRY_WINDOW_MS: z.coerce.number().int().min(60_000).default(3_600_000),
+  /** The no-reason unsubscription: within this many days of provisioning, at most this many a buyer per calendar year (spec §7.3). */
+  SUBSCRIPTION_UNSUBSCRIBE_DAYS: z.coerce.number().int().min(0).max(30).default(5),
+  SUBSCRIPTION_UNSUBSCRIBE_QUOTA: z.coerce.number().int().min(0).max(1000).default(10),
+  /** A subscription run continues as new when its history reaches this many events (docs/subscription.md). */
+  SUBSCRIPTION_HISTORY_LIMIT: z.coerce.number().int().min(200).max(20_000).default(1500),
+  /** Calls in flight to one seller endpoint at most, across all workers (0: no limit). */
+  SELLER_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(0).max(10_000).default(10),
   /** Seller calls over plain http, and to loopback and private addresses: off in production; make start allows both for the reference seller. Link-local and metadata addresses are never called. */
   SELLER_ALLOW_HTTP: bool.default(false),
   SELLER_ALLOW_PRIVATE: bool.default(false),

@@ -6,6 +6,7 @@ import { createArtifactStore } from './artifacts';
 import { createApp } from './api/app';
 import { listen } from './api/edge';
 import { createOrderService } from './api/order-service';
+import { createSubscriptionService } from './api/subscription-service';
 import { createReviewIntake } from './api/review-intake';
 import { createImageService } from './api/image-service';
 import { createProductReviewService } from './api/product-review-service';
@@ -89,11 +90,12 @@ export async function run(config: Config) {
     const intake = createReviewIntake({ db: database.db, temporal, config, logger: log });
     const orders = createOrderService({ db: database.db, temporal, config, logger: log });
     const conformance = createConformanceIntake({ db: database.db, temporal, config, logger: log });
+    const subscriptions = createSubscriptionService({ db: database.db, temporal, config });
     const images = createImageService({ db: database.db, temporal, config, logger: log });
     const releases = createProductReviewService({ db: database.db, temporal, config, logger: log });
     const sweeps = runSweeps(config.INTAKE_SWEEP_SECONDS, {
       'review cases': () => intake.sweep(), 'order lines': () => orders.sweep(), 'conformance runs': () => conformance.sweep(),
-      'image scans': () => images.sweep(), 'release reviews': () => releases.sweep(),
+      subscriptions: () => subscriptions.sweep(), 'image scans': () => images.sweep(), 'release reviews': () => releases.sweep(),
     }, log);
     stopIntake = async () => { await sweeps.stop(); await intake.drain(); };
     const app = createApp({ db: database.db, temporal, config, logger: log, intake });

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Config } from './config';
 import type { Db } from './db/client';
+import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from './activities';
 import { workerTracing, WORKFLOW_TRACING_MODULE } from './observability/tracing';
 
@@ -32,7 +33,8 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     namespace: o.namespace,
     taskQueue: o.taskQueue,
     workflowBundle: o.workflowBundle ?? (await bundleWorkflows()),
-    activities: createActivities(o),
+    // A client over the worker's own connection, for activities that start workflows.
+    activities: createActivities({ ...o, temporal: o.temporal ?? new Client({ connection: o.connection, namespace: o.namespace }) }),
     // Traces of workflows and activities (observability/tracing.ts); no-ops while tracing is off.
     ...workerTracing(),
     ...(o.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),

@@ -9,6 +9,7 @@ import { createProvisionActivities } from './provision';
 import { createReviewActivities } from './review';
 import { createReconcileActivities } from './reconcile';
 import { createStuckActivities } from './stuck';
+import { createSubscriptionActivities } from './subscription';
 import { createImageScanActivities } from './image-scan';
 import { createProductReviewActivities } from './product-review';
 import { createSupervisionActivities } from './supervision';
@@ -18,7 +19,7 @@ export interface ActivityDeps {
   config: Config;
   /** Injected by tests that want to observe or break delivery; defaults to SMTP and the SMS gateway. */
   transports?: Transports;
-  /** A Temporal client, for activities that ask about other workflows (the reconciliation). */
+  /** A Temporal client, for activities that ask about or start other workflows (the reconciliation, a delivered subscription). */
   temporal?: Client;
 }
 
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProvisionActivities(deps),
     ...createDialTestActivities(deps),
     ...createConformanceActivities(deps),
+    ...createSubscriptionActivities(deps),
     ...createImageScanActivities(deps),
     ...createProductReviewActivities(deps),
     ...createSupervisionActivities(deps),

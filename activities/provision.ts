@@ -6,7 +6,8 @@ import type { z } from 'zod';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { refund, settle } from '../db/ledger';
-import { instances, orderLines, orders, products } from '../db/schema';
+import { instances, orderLines, orders, products, skus, subscriptions } from '../db/schema';
+import { addDays, addPeriods } from '../domain/periods';
 import { newId } from '../domain/ids';
 import { createSellerClient, newInstanceReply, queryInstanceReply, type Judgement, type SellerReply } from '../seller-client';
 import { INSTANCE_NOT_READY } from '../workflows/saas-provision-messages';
@@ -106,18 +107,35 @@ export function createProvisionActivities({ db, config }: { db: Db; config: Conf
         .where(and(eq(orderLines.id, a.orderLineId), eq(orderLines.status, 'processing')));
     },
 
-    async markDelivered(a: { orderLineId: string; instanceId: string }) {
+    /**
+     * Records the delivery. A yearly/monthly line also gets its subscription row here, in the same transaction
+     * (the durable record its workflow starts from, decision 008); `subscription` says whether it has one.
+     * `at` is the workflow's instant of delivery, so a retry writes the same expiry.
+     */
+    async markDelivered(a: { orderLineId: string; instanceId: string; at?: number }): Promise<{ subscription: boolean }> {
+      const at = new Date(a.at ?? Date.now());
       await db.transaction(async (tx) => {
         const [line] = await tx.select().from(orderLines).where(eq(orderLines.id, a.orderLineId));
         if (!line || line.status === 'delivered') return;
         const [order] = await tx.select().from(orders).where(eq(orders.id, line.orderId));
         await tx.insert(instances).values({ id: a.instanceId, orderLineId: line.id, productId: line.productId, buyerPrincipalId: order!.buyerPrincipalId, deliveredBy: line.instanceId === a.instanceId ? 'interface' : 'manual' }).onConflictDoNothing();
-        await tx.update(orderLines).set({ status: 'delivered', provisioning: 'done', instanceId: a.instanceId, updatedAt: new Date() }).where(eq(orderLines.id, line.id));
+        const [sku] = await tx.select().from(skus).where(eq(skus.id, line.skuId));
+        const periodic = sku && (sku.chargingMode === 'monthly' || sku.chargingMode === 'yearly');
+        const expiresAt = !periodic ? null : sku.trialDays ? addDays(at, sku.trialDays) : addPeriods(at, sku.chargingMode === 'yearly' ? 'year' : 'month', sku.periods);
+        await tx.update(orderLines).set({ status: 'delivered', provisioning: 'done', instanceId: a.instanceId, expiresAt, updatedAt: new Date() }).where(eq(orderLines.id, line.id));
+        if (expiresAt) {
+          await tx.insert(subscriptions).values({
+            id: a.instanceId, orderLineId: line.id, buyerPrincipalId: order!.buyerPrincipalId, merchantId: line.merchantId, productId: line.productId, skuId: line.skuId,
+            trial: !!sku!.trialDays, status: sku!.trialDays ? 'trial' : 'active', policy: config.SUBSCRIPTION_DEFAULT_POLICY, deliveredAt: at, expiresAt,
+          }).onConflictDoNothing();
+        }
         // Sales settle when they are delivered (spec §8: yearly/monthly orders by provisioning time).
         await settle(tx, { orderLineId: line.id, memo: 'delivered' });
         const open = await tx.select({ id: orderLines.id }).from(orderLines).where(and(eq(orderLines.orderId, line.orderId), ne(orderLines.status, 'delivered')));
         if (open.length === 0) await tx.update(orders).set({ status: 'completed', updatedAt: new Date() }).where(eq(orders.id, line.orderId));
       });
+      const [sub] = await db.select({ id: subscriptions.id }).from(subscriptions).where(eq(subscriptions.id, a.instanceId));
+      return { subscription: !!sub };
     },
 
     /** Closes a line as failed or cancelled and returns its price to the buyer once (the ledger key makes it so). */

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 
 /** Texts of the messages sent to parties. One template serves e-mail, SMS and in-site message alike. */
 type Vars = Record<string, unknown>;
+const cents = (v: unknown) => `${(Number(v ?? 0) / 100).toFixed(2)}`;
 const str = (v: unknown) => (Array.isArray(v) ? v.map((x) => `- ${String(x)}`).join('\n') : String(v ?? ''));
 
 const templates: Record<string, (v: Vars) => { subject: string; body: string }> = {
@@ -44,6 +45,42 @@ const templates: Record<string, (v: Vars) => { subject: string; body: string }> 
   'conformance.failed': (v) => ({
     subject: `Conformance run ${str(v.runId)} of product ${str(v.productId)} found problems`,
     body: `The conformance run ${str(v.runId)} of your production interface for product ${str(v.productId)} failed these checks:\n${str(v.failures)}\nThe run's report shows the requests and replies behind each one.`,
+  }),
+  'subscription.expiring': (v) => ({
+    subject: `Your subscription ${str(v.instanceId)} expires ${str(v.expiresAt)} and will not renew`,
+    body: `Instance ${str(v.instanceId)} expires at ${str(v.expiresAt)} (UTC) and its expiry policy is not to renew. It will be frozen then and released at ${str(v.releaseAt)} unless you renew it.`,
+  }),
+  'subscription.renewed': (v) => ({
+    subject: `Your subscription ${str(v.instanceId)} is renewed`,
+    body: `Instance ${str(v.instanceId)} is renewed until ${str(v.expiresAt)} (UTC), order ${str(v.orderId)}, ${cents(v.priceCents)} charged to your balance.`,
+  }),
+  'subscription.renewal_failed': (v) => ({
+    subject: `Renewal of your subscription ${str(v.instanceId)} failed`,
+    body: `Your balance (${cents(v.balanceCents)}) does not cover the renewal of instance ${str(v.instanceId)} (${cents(v.priceCents)}). The marketplace tries again daily at 03:00 (Asia/Shanghai); the instance expires at ${str(v.expiresAt)} and is released at ${str(v.releaseAt)} (UTC) if it is not renewed.`,
+  }),
+  'subscription.frozen': (v) => ({
+    subject: `Your subscription ${str(v.instanceId)} expired and is frozen`,
+    body: `Instance ${str(v.instanceId)} expired at ${str(v.expiresAt)} (UTC) and is frozen: it cannot be used until it is renewed. It will be released at ${str(v.releaseAt)} (UTC).`,
+  }),
+  'subscription.released': (v) => ({
+    subject: `Your ${v.trial ? 'trial' : 'subscription'} ${str(v.instanceId)} was released`,
+    body: `Instance ${str(v.instanceId)} was released${v.trial ? ' at the end of its trial' : ' at the end of its retention period'}; its data is no longer kept by the marketplace.`,
+  }),
+  'subscription.converted': (v) => ({
+    subject: `Your trial ${str(v.instanceId)} is now a subscription`,
+    body: `Instance ${str(v.instanceId)} is converted to a formal subscription until ${str(v.expiresAt)} (UTC), order ${str(v.orderId)}.`,
+  }),
+  'subscription.unsubscribed': (v) => ({
+    subject: `Your subscription ${str(v.instanceId)} is unsubscribed`,
+    body: `Instance ${str(v.instanceId)} is unsubscribed (order ${str(v.orderId)}) and ${cents(v.refundedCents)} returned to your balance; the instance is released.`,
+  }),
+  'subscription.renewal_unsubscribed': (v) => ({
+    subject: `The renewal of your subscription ${str(v.instanceId)} is unsubscribed`,
+    body: `The renewal period of order ${str(v.orderId)} is refunded; instance ${str(v.instanceId)} now expires at ${str(v.expiresAt)} (UTC) and will not renew.`,
+  }),
+  'subscription.seller_calls_stopped': (v) => ({
+    subject: `Subscription calls to your interface stopped for instance ${str(v.instanceId)}`,
+    body: `After ${str(v.attempts)} attempts in an hour the marketplace stopped calling ${str(v.activity)} for instance ${str(v.instanceId)} (last error: ${str(v.error)}). Fix the interface and restart the calls.`,
   }),
   'asset.approved': (v) => ({
     subject: `Image ${str(v.assetId)} version ${str(v.version)} passed the security scan`,

@@ -16,6 +16,7 @@ import { declaredRoute, methodGate } from './edge';
 import { statesEveryConstraint } from './open-api-document';
 import { notFoundHandler, problemHandler } from './problem';
 import { createOrderService, type OrderService } from './order-service';
+import { createSubscriptionService, type SubscriptionService } from './subscription-service';
 import { createReviewService, type ReviewService } from './review-service';
 import type { ReviewIntake } from './review-intake';
 import { apiKeyRoutes } from './routes/api-keys';
@@ -25,6 +26,7 @@ import { dialTestRoutes } from './routes/dial-tests';
 import { ledgerRoutes } from './routes/ledger';
 import { openApiRoutes } from './routes/open-api';
 import { orderRoutes } from './routes/orders';
+import { subscriptionRoutes } from './routes/subscriptions';
 import { calendarRoutes } from './routes/calendar';
 import { merchantApplicationRoutes } from './routes/merchant-applications';
 import { merchantRoutes } from './routes/merchants';
@@ -38,7 +40,7 @@ import type { ArtifactStore } from '../artifacts';
 
 /** `intake`: pass the process's one intake so main.ts can run its sweep and drain it on shutdown. */
 export interface AppDeps { db: Db; temporal: Client; config: Config; logger: Logger; intake?: ReviewIntake; artifacts?: ArtifactStore }
-export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; config: Config; temporal: Client; reviews: ReviewService; orders: OrderService; keys: KeyStore; artifacts?: ArtifactStore }
+export interface RouteContext { router: Router; registry: OpenAPIRegistry; db: Db; config: Config; temporal: Client; reviews: ReviewService; orders: OrderService; subscriptions: SubscriptionService; keys: KeyStore; artifacts?: ArtifactStore }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -74,7 +76,7 @@ export function createApp(deps: AppDeps) {
   registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'API key: `mk_<id>_<secret>`' });
   const v1 = Router();
   const keys = createKeyStore(deps.db, deps.config.API_KEY_CACHE_MS);
-  const ctx: RouteContext = { router: v1, registry, db: deps.db, config: deps.config, temporal: deps.temporal, reviews: createReviewService(deps), orders: createOrderService(deps), keys, artifacts: deps.artifacts };
+  const ctx: RouteContext = { router: v1, registry, db: deps.db, config: deps.config, temporal: deps.temporal, reviews: createReviewService(deps), orders: createOrderService(deps), subscriptions: createSubscriptionService(deps), keys, artifacts: deps.artifacts };
   merchantApplicationRoutes(ctx);
   reviewRoutes(ctx);
   merchantRoutes(ctx);
@@ -82,6 +84,7 @@ export function createApp(deps: AppDeps) {
   calendarRoutes(ctx);
   catalogRoutes(ctx);
   orderRoutes(ctx);
+  subscriptionRoutes(ctx);
   openApiRoutes(ctx);
   dialTestRoutes(ctx);
   apiKeyRoutes(ctx);

@@ -93,7 +93,9 @@ export function createOrderService({ db, temporal, config, logger, randomSuffix 
       if (errors.length) throw new Problem(422, 'Unprocessable Content', 'some items cannot be ordered', errors);
 
       const now = new Date();
-      const total = items.reduce((sum, it) => sum + byId.get(it.skuId)!.sku.priceCents, 0);
+      // A trial SKU is free until the buyer converts it.
+      const priceOf = (sku: { trialDays: number | null; priceCents: number }) => (sku.trialDays ? 0 : sku.priceCents);
+      const total = items.reduce((sum, it) => sum + priceOf(byId.get(it.skuId)!.sku), 0);
       let placed: { order: Order; lines: Line[] } | undefined;
       let id = '';
       for (let attempt = 1; !placed; attempt++) {
@@ -107,10 +109,10 @@ export function createOrderService({ db, temporal, config, logger, randomSuffix 
             if (await balanceOf(tx, buyerId, { lock: true }) < total) throw new Problem(402, 'Payment Required', `the account balance does not cover ${(total / 100).toFixed(2)}`);
             const lines = await tx.insert(orderLines).values(items.map((it, i) => {
               const w = byId.get(it.skuId)!;
-              return { id: `${id}-${String(i + 1).padStart(6, '0')}`, orderId: id, productId: w.product.id, skuId: w.sku.id, merchantId: w.product.merchantId, status: 'processing' as const, priceCents: w.sku.priceCents };
+              return { id: `${id}-${String(i + 1).padStart(6, '0')}`, orderId: id, productId: w.product.id, skuId: w.sku.id, merchantId: w.product.merchantId, status: 'processing' as const, priceCents: priceOf(w.sku) };
             })).returning();
             // One charge per line: each is settled to its seller, or refunded, on its own.
-            for (const l of lines) {
+            for (const l of lines.filter((x) => x.priceCents > 0)) {
               await charge(tx, { orderLineId: l.id, orderId: id, buyerId, merchantId: l.merchantId, productId: l.productId, amountCents: l.priceCents, sale: 'new', memo: 'order', at: now });
             }
             return { order: order!, lines };

@@ -3,12 +3,13 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { CASE_NOT_OPEN } from '../workflows/merchant-review-messages';
 import { PROVISION_NOT_ALLOWED } from '../workflows/saas-provision-messages';
 import { NOT_STUCK } from '../workflows/stuck-messages';
+import { INSUFFICIENT_BALANCE, SUBSCRIPTION_NOT_ALLOWED, UNSUBSCRIBE_QUOTA } from '../workflows/subscription-messages';
 import { SUPERVISION_CONFLICT, SUPERVISION_FORBIDDEN } from '../workflows/supervision-messages';
 import { Problem, unavailable } from './problem';
 import { isTemporalUnavailable } from './temporal-errors';
 
 /** Failure types that workflow validators throw when the process is not in a state that takes the message. */
-const STATE_REFUSALS = new Set([CASE_NOT_OPEN, PROVISION_NOT_ALLOWED, NOT_STUCK, SUPERVISION_CONFLICT]);
+const STATE_REFUSALS = new Set([CASE_NOT_OPEN, PROVISION_NOT_ALLOWED, NOT_STUCK, SUBSCRIPTION_NOT_ALLOWED, UNSUBSCRIBE_QUOTA, SUPERVISION_CONFLICT]);
 
 /**
  * How long an HTTP request waits on Temporal: every client call from the API runs under this deadline
@@ -65,6 +66,7 @@ function refusal(e: unknown, what: string): void {
   if (e instanceof WorkflowUpdateFailedError) {
     const cause = e.cause as { type?: string; message?: string } | undefined;
     if (cause?.type && STATE_REFUSALS.has(cause.type)) throw new RefusedByWorkflow(409, 'Conflict', `${what}: ${cause.message}`);
+    if (cause?.type === INSUFFICIENT_BALANCE) throw new RefusedByWorkflow(402, 'Payment Required', `${what}: ${cause.message}`);
     if (cause?.type === SUPERVISION_FORBIDDEN) throw new RefusedByWorkflow(403, 'Forbidden', `${what}: ${cause.message}`);
     throw new RefusedByWorkflow(422, 'Unprocessable Content', cause?.message ?? e.message);
   }

@@ -33,6 +33,7 @@ async function openAccounts(db: Db, ids: string[]) {
  * and the earlier transaction comes back (`created: false`). The entries' sum is checked at commit.
  */
 export async function post(db: Db, t: Meta & { key: string; kind: Transaction['kind']; grossCents: number; commissionCents?: number; entries: Entry[] }): Promise<{ transaction: Transaction; created: boolean }> {
+  if (t.entries.length < 2) throw new RangeError(`ledger transaction ${t.key} moves no money between two accounts`);
   return db.transaction(async (tx) => {
     const { entries, ...row } = t;
     await openAccounts(tx, [...new Set(entries.map((e) => e.account))]);

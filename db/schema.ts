@@ -16,6 +16,8 @@ export const principals = pgTable('principals', {
   merchantId: text('merchant_id'),
   /** Operators flagged as supervisors receive escalations of overdue reviews. */
   supervisor: boolean('supervisor').notNull().default(false),
+  /** A buyer's customer level (V0–V5): how long an expired subscription stays frozen before release (spec §7.2). */
+  customerLevel: text('customer_level').notNull().default('V0'),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 
@@ -191,6 +193,8 @@ export const skus = pgTable('skus', {
   /** Number of years or months bought for yearly/monthly SKUs. */
   periods: integer('periods').notNull().default(1),
   priceCents: integer('price_cents').notNull(),
+  /** A trial SKU: free for this many days, then released unless the buyer converts it at `priceCents` a term. */
+  trialDays: integer('trial_days'),
 });
 
 export const orders = pgTable('orders', {
@@ -593,6 +597,84 @@ export const supervisionDownloads = pgTable('supervision_downloads', {
   role: text('role').notNull(),
   at: ts('at').notNull().defaultNow(),
 }, (t) => [index('supervision_downloads_file').on(t.fileId)]);
+
+// ---- Subscriptions (docs/subscription.md) ----
+
+/**
+ * One yearly/monthly instance's lifecycle, written at delivery (the durable record the sweep starts
+ * from, decision 008) and kept up to date by its `subscription:{id}` workflow as the read model.
+ */
+export const subscriptions = pgTable('subscriptions', {
+  /** The instance id. */
+  id: text('id').primaryKey().references(() => instances.id),
+  orderLineId: text('order_line_id').notNull().references(() => orderLines.id),
+  buyerPrincipalId: text('buyer_principal_id').notNull().references(() => principals.id),
+  merchantId: text('merchant_id').notNull(),
+  productId: text('product_id').notNull().references(() => products.id),
+  skuId: text('sku_id').notNull().references(() => skus.id),
+  trial: boolean('trial').notNull(),
+  status: text('status', { enum: ['trial', 'active', 'frozen', 'released'] }).notNull(),
+  stuck: text('stuck'),
+  policy: text('policy', { enum: ['auto_renew', 'no_renewal'] }).notNull(),
+  deliveredAt: ts('delivered_at').notNull(),
+  expiresAt: ts('expires_at').notNull(),
+  releaseAt: ts('release_at'),
+  nextAction: text('next_action'),
+  nextActionAt: ts('next_action_at'),
+  /** The workflow's own clock when it last wrote this row; a late write of an older state never overwrites a newer one. */
+  version: bigint('version', { mode: 'number' }).notNull().default(0),
+  workflowStartedAt: ts('workflow_started_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  index('subscriptions_buyer').on(t.buyerPrincipalId), index('subscriptions_merchant').on(t.merchantId),
+  index('subscriptions_unstarted').on(t.createdAt).where(sql`workflow_started_at is null`),
+]);
+
+/** Orders a subscription makes after the first: renewals, a trial's conversion, unsubscriptions. */
+export const subscriptionOrders = pgTable('subscription_orders', {
+  id: text('id').primaryKey(),
+  orderLineId: text('order_line_id').notNull(),
+  instanceId: text('instance_id').notNull().references(() => subscriptions.id),
+  buyerPrincipalId: text('buyer_principal_id').notNull(),
+  kind: text('kind', { enum: ['renewal', 'conversion', 'unsubscribe', 'renewal_unsubscribe'] }).notNull(),
+  /** auto (the 03:00 renewal) or manual (the buyer's). */
+  trigger: text('trigger', { enum: ['auto', 'manual'] }),
+  periods: integer('periods').notNull().default(0),
+  startsAt: ts('starts_at'),
+  endsAt: ts('ends_at'),
+  priceCents: integer('price_cents').notNull().default(0),
+  status: text('status', { enum: ['paid', 'effective', 'refunded', 'done'] }).notNull(),
+  /** An unsubscription's Asia/Shanghai calendar year: the no-reason quota counts per year. */
+  year: integer('year'),
+  /** The renewal order an unsubscription of a renewal period refunds. */
+  refersTo: text('refers_to'),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  index('subscription_orders_instance').on(t.instanceId, t.createdAt),
+  uniqueIndex('subscription_orders_line').on(t.orderLineId),
+  index('subscription_orders_quota').on(t.buyerPrincipalId, t.year).where(sql`kind = 'unsubscribe'`),
+  uniqueIndex('subscription_orders_one_unsubscribe').on(t.instanceId).where(sql`kind = 'unsubscribe'`),
+]);
+
+/** What happened to a subscription, at the workflow's instant; `key` makes each write idempotent. */
+export const subscriptionEvents = pgTable('subscription_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  instanceId: text('instance_id').notNull().references(() => subscriptions.id),
+  key: text('key').notNull(),
+  type: text('type').notNull(),
+  data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+  at: ts('at').notNull(),
+}, (t) => [uniqueIndex('subscription_events_key').on(t.key), index('subscription_events_instance').on(t.instanceId, t.at)]);
+
+/** Leases on a seller endpoint's call slots: at most `limit` calls in flight per endpoint across all workers. */
+export const sellerEndpointSlots = pgTable('seller_endpoint_slots', {
+  endpoint: text('endpoint').notNull(),
+  slot: integer('slot').notNull(),
+  holder: text('holder'),
+  until: ts('until').notNull().default(sql`'-infinity'`),
+}, (t) => [primaryKey({ columns: [t.endpoint, t.slot] })]);
 
 /**
  * The first request each Idempotency-Key was used with, per caller and request path (api/idempotency.ts):

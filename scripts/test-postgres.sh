@@ -36,6 +36,9 @@ psql_admin() { "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -v ON_ERROR_S
 if [ "$(psql_admin -c "select 1 from pg_roles where rolname='market'")" != 1 ]; then
   psql_admin -c "create role market login createdb password 'market'"
 fi
+# Each test file drops its own database `with (force)`, which must end an autovacuum worker that may be in it:
+# PostgreSQL lets only members of pg_signal_backend do that (the worker belongs to no role). Idempotent.
+psql_admin -c "set client_min_messages = warning; grant pg_signal_backend to market" >/dev/null
 if [ "$(psql_admin -c "select 1 from pg_database where datname='market'")" != 1 ]; then
   psql_admin -c "create database market owner market"
 fi

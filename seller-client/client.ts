@@ -8,6 +8,7 @@ import type { Db } from '../db/client';
 import { interfaceMessages, products } from '../db/schema';
 import { signRequest, verifyBodySign, type SignedRequest } from '../domain/saas-signing';
 import { AddressRefused, guardedLookup, refuseAddress, refuseUrl, type Lookup, type OutboundPolicy } from './address-guard';
+import { createEndpointLimiter, endpointOf, type EndpointLimiter } from './endpoint-limit';
 import { inSpan } from '../observability/tracing';
 import { OurFault, type SellerFault } from './faults';
 import { maskSecrets, maskSecretsInText } from './mask';
@@ -72,9 +73,11 @@ export function defaultJudge(r: SellerReply<BaseReply>): Judgement {
 export const outboundPolicy = (config: Pick<Config, 'SELLER_ALLOW_HTTP' | 'SELLER_ALLOW_PRIVATE'>): OutboundPolicy =>
   ({ allowHttp: config.SELLER_ALLOW_HTTP, allowPrivate: config.SELLER_ALLOW_PRIVATE });
 
-/** `lookup`: tests stand in for DNS (a name that resolves to a private address at call time). */
-export function createSellerClient({ db, config, lookup }: { db: Db; config: Config; lookup?: Lookup }) {
+/** `lookup`: tests stand in for DNS (a name that resolves to a private address at call time). `limiter`: tests share or replace the endpoint limit. */
+export function createSellerClient({ db, config, lookup, limiter }: { db: Db; config: Config; lookup?: Lookup; limiter?: EndpointLimiter }) {
   const guard = { policy: outboundPolicy(config), ...(lookup ? { lookup } : {}) };
+  // At most SELLER_ENDPOINT_CONCURRENCY calls in flight per endpoint, across workers (seller-client/endpoint-limit.ts).
+  const slots = limiter ?? createEndpointLimiter(db, { limit: config.SELLER_ENDPOINT_CONCURRENCY });
   async function endpoint(productId: string) {
     const [product] = await db.select().from(products).where(eq(products.id, productId));
     if (!product) throw new OurFault('product-missing', `product ${productId} not found`);
@@ -93,9 +96,16 @@ export function createSellerClient({ db, config, lookup }: { db: Db; config: Con
     const { product, url, accessKey } = await endpoint(c.productId);
     const request = { activity: c.activity, ...c.body };
     const timeoutMs = c.timeoutMs ?? config.SELLER_CALL_TIMEOUT_MS;
-    // One span per seller call, in the trace of the request or workflow that made it.
+    // One span per seller call, in the trace of the request or workflow that made it; the wait for a slot of the
+    // endpoint's concurrency limit is inside it. A lease outlives a process that dies mid-call by a few seconds.
     const { reply, stored } = await inSpan(`seller ${c.activity}`, { 'seller.product_id': product.id, 'seller.activity': c.activity }, async (span) => {
-      const r = await post(url, accessKey, request, (c.reply ?? baseReply) as ZodType<T>, timeoutMs, guard, product.requireBodySign);
+      const release = await slots.acquire(endpointOf(url), timeoutMs + 5_000);
+      let r: Awaited<ReturnType<typeof post<T>>>;
+      try {
+        r = await post(url, accessKey, request, (c.reply ?? baseReply) as ZodType<T>, timeoutMs, guard, product.requireBodySign);
+      } finally {
+        await release();
+      }
       if (r.reply.httpStatus) span.setAttribute('http.response.status_code', r.reply.httpStatus);
       if (r.reply.fault) span.setAttribute('seller.fault', r.reply.fault.kind);
       return r;

@@ -4,6 +4,7 @@ import {
 } from '@temporalio/workflow';
 import type { NotifyActivities } from '../activities/notify';
 import type { ProvisionActivities } from '../activities/provision';
+import type { SubscriptionActivities } from '../activities/subscription';
 import { DB_WRITES, notifications } from './activity-options';
 import { legacySaasProvision } from './legacy/saas-provision-v1';
 import {
@@ -17,6 +18,8 @@ import { shanghai } from './time';
 // dies mid-call is our fault, not the seller's: the activity is retried with the same attempt number.
 const seller = proxyActivities<ProvisionActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
 const db = proxyActivities<ProvisionActivities>(DB_WRITES);
+// A few tries, then the subscriptions sweep's turn: the delivery must not wait on it.
+const starter = proxyActivities<SubscriptionActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
 const notify = proxyActivities<NotifyActivities>(notifications('1 hour'));
 /**
  * Polling after 000004 is ONE activity whose attempts are the polls: each attempt asks queryInstance once and
@@ -122,7 +125,12 @@ async function provision(input: ProvisionInput): Promise<ProvisionState> {
       .catch(() => undefined);
 
   async function finish(status: 'delivered' | 'failed' | 'cancelled', reason?: string, interfaceFailure = false): Promise<ProvisionState> {
-    if (status === 'delivered') await guard.run('markDelivered', () => db.markDelivered({ orderLineId, instanceId: state.instanceId! }));
+    if (status === 'delivered') {
+      const at = Date.now();
+      const delivered = await guard.run('markDelivered', () => db.markDelivered({ orderLineId, instanceId: state.instanceId!, at }));
+      // A yearly/monthly instance lives on in its subscription; a start that fails is the subscriptions sweep's (decision 008).
+      if (patched('start-subscription') && delivered?.subscription) await starter.startSubscription({ instanceId: state.instanceId! }).catch(() => undefined);
+    }
     else state.refundedCents = (await guard.run('closeAndRefund', () => db.closeAndRefund({ orderLineId, status, reason: reason ?? status, interfaceFailure }))).refundedCents;
     await show(status);
     const pending = action as { ticket: Ticket } | null;

@@ -17,12 +17,19 @@ type Product = typeof products.$inferSelect;
 const productPages = keyset<Product>('asc', [sortKey.text(products.id, (p) => p.id)]);
 const DEFAULT_TEMPLATE = ['statement_of_work', 'acceptance_document'] as const;
 const isSupervised = (p: { deliveryType: ProductKind; supervised?: boolean | undefined }) => p.supervised ?? ALWAYS_SUPERVISED.includes(p.deliveryType);
-const skuInput = z.strictObject({
+// A monthly or yearly SKU may be a trial; the others may not (one schema each, so the document states it).
+const skuBase = {
   name: text(100),
-  chargingMode: z.enum(['yearly', 'monthly', 'one_time', 'on_demand']),
   periods: z.number().int().min(1).max(60).default(1),
   priceCents: z.number().int().min(0).max(100_000_000),
-});
+};
+const skuInput = z.union([
+  z.strictObject({
+    ...skuBase, chargingMode: z.enum(['yearly', 'monthly']),
+    trialDays: z.number().int().min(1).max(90).optional().describe('a trial SKU: free for this many days, then released unless converted at priceCents a term'),
+  }),
+  z.strictObject({ ...skuBase, chargingMode: z.enum(['one_time', 'on_demand']) }),
+]);
 const productBase = { name: text(200), skus: z.array(skuInput).min(1).max(50) };
 const deliveryTemplate = z.array(z.enum(PROOF_KINDS)).max(PROOF_KINDS.length).optional()
   .describe('supervised products: the proof kinds every delivery must include (default statement_of_work and acceptance_document)');
@@ -45,7 +52,7 @@ const productView = z.object({
     lastReplySigned: z.boolean().nullable().describe('whether the latest reply carried a valid Body-Sign; null before the first'),
   }).nullable().describe('SaaS products, shown to the seller and operators'),
   supervised: z.boolean(), deliveryTemplate: z.array(z.string()),
-  skus: z.array(z.object({ id: z.string(), name: z.string(), chargingMode: z.string(), periods: z.number(), priceCents: z.number() })),
+  skus: z.array(z.object({ id: z.string(), name: z.string(), chargingMode: z.string(), periods: z.number(), priceCents: z.number(), trialDays: z.number().nullable() })),
   conformance: z.object({ passedRunId: z.string().nullable(), passedAt: z.string().nullable() }).nullable()
     .describe('SaaS products, to the seller and operators only: the latest passing conformance run (null ids: none yet), shown when an operator puts the product on sale'),
 }).meta({ id: 'Product' });
@@ -59,7 +66,7 @@ export function catalogRoutes({ router, registry, db, config }: RouteContext) {
       productionUrl: seesAll(p, prod) ? prod.productionUrl : null,
       bodySign: seesAll(p, prod) && prod.deliveryType === 'saas' ? { required: prod.requireBodySign, lastReplySigned: prod.repliesSigned } : null,
       supervised: prod.supervised, deliveryTemplate: prod.deliveryTemplate,
-      skus: rows.map(({ id, name, chargingMode, periods, priceCents }) => ({ id, name, chargingMode, periods, priceCents })),
+      skus: rows.map(({ id, name, chargingMode, periods, priceCents, trialDays }) => ({ id, name, chargingMode, periods, priceCents, trialDays })),
       conformance: seesAll(p, prod) && prod.deliveryType === 'saas'
         ? { passedRunId: prod.conformanceRunId, passedAt: prod.conformancePassedAt?.toISOString() ?? null } : null,
     };

@@ -146,7 +146,7 @@ function report(r: { faults: FaultRecord[]; load: Load; client: ChaosClient; fin
     `processes that exited by themselves and were started again: ${r.crashes.join(', ') || 'none'}`,
     `requests (final outcome): applications ${fmt(requests.applications)}; decisions ${fmt(requests.decisions)}; orders ${fmt(requests.orders)}; probes ${fmt(requests.probes)}`,
     `HTTP attempts: ${fmt(requests.attempts)}`,
-    `records: ${r.figures.ordersAccepted} orders accepted (+${r.figures.ordersUncertainButPlaced} placed by an attempt whose answer was lost), lines ${r.figures.linesDelivered} delivered / ${r.figures.linesRefunded} refunded; `
+    `records: ${r.figures.ordersAccepted} orders accepted (+${r.figures.ordersUncertainButPlaced} placed by an attempt whose answer was lost), lines ${r.figures.linesDelivered} delivered / ${r.figures.linesRefunded} refunded, ${r.figures.subscriptionsChecked} subscriptions; `
       + `${r.figures.applicationsAccepted} applications accepted (+${r.figures.applicationsUncertainButOpened}), ${r.figures.decisionsRecorded} decisions recorded, ${r.figures.openWorkflowsChecked} open cases checked`,
     `lost ${counts.lost}, duplicated ${counts.duplicated}, stuck ${counts.stuck}, wrong ${counts.wrong}`,
     ...r.findings.slice(0, 40).map((f) => `  ${f.kind}: ${f.what}`),

@@ -7,11 +7,12 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { Db } from '../../db/client';
 import { balanceOf, saleKeys, trialBalance } from '../../db/ledger';
-import { instances, ledgerTransactions, merchantApplications, merchants, orderLines, orders, reviewEvents, stuckProcesses } from '../../db/schema';
+import { instances, ledgerTransactions, merchantApplications, merchants, orderLines, orders, reviewEvents, skus, stuckProcesses, subscriptions } from '../../db/schema';
 import { signRequest } from '../../domain/saas-signing';
 import { queryInstanceReply } from '../../seller-client';
 import { merchantReviewWorkflowId } from '../../workflows/merchant-review-messages';
 import { saasProvisionWorkflowId } from '../../workflows/saas-provision-messages';
+import { subscriptionWorkflowId } from '../../workflows/subscription-messages';
 import type { Load } from './load';
 
 export type FindingKind = 'lost' | 'duplicated' | 'stuck' | 'wrong';
@@ -23,7 +24,7 @@ export interface VerifyInput {
 }
 
 export interface Figures {
-  ordersAccepted: number; ordersUncertainButPlaced: number; linesDelivered: number; linesRefunded: number;
+  ordersAccepted: number; ordersUncertainButPlaced: number; linesDelivered: number; linesRefunded: number; subscriptionsChecked: number;
   applicationsAccepted: number; applicationsUncertainButOpened: number; decisionsRecorded: number; openWorkflowsChecked: number;
 }
 
@@ -76,7 +77,8 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
     if (runs.length > 1) add('duplicated', `order line ${l.id} has ${runs.length} provisioning workflows`);
     const keys = saleKeys(l.id);
     const charge = tx.get(keys.charge);
-    if (!charge) add('lost', `order line ${l.id} was never charged`);
+    // A free line (a trial's) has no charge: a ledger transaction moves money or is not written.
+    if (!charge) { if (l.priceCents > 0) add('lost', `order line ${l.id} was never charged`); }
     else if (charge.gross !== l.priceCents) add('wrong', `order line ${l.id} charged ${charge.gross}, priced ${l.priceCents}`);
     const refunds = tx.has(keys.refund) ? 1 : 0;
     if (l.status === 'processing') { add('stuck', `order line ${l.id} is still processing (${l.provisioning}); workflow ${runs[0]!.status.name}`); return; }
@@ -86,12 +88,12 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
       delivered++;
       if ((instanceCount.get(l.id) ?? 0) !== 1) add((instanceCount.get(l.id) ?? 0) > 1 ? 'duplicated' : 'lost', `delivered line ${l.id} has ${instanceCount.get(l.id) ?? 0} instance rows`);
       if (refunds) add('duplicated', `delivered line ${l.id} was also refunded`);
-      if (!tx.has(keys.settle)) add('lost', `delivered line ${l.id} was never settled with its seller`);
+      if (!tx.has(keys.settle) && l.priceCents > 0) add('lost', `delivered line ${l.id} was never settled with its seller`);
       if (l.instanceConflict) add('duplicated', `line ${l.id}: the seller answered a second instance id`);
       if (l.instanceId) toAskSeller.push({ line: l.id, instanceId: l.instanceId });
     } else {
       refunded++;
-      if (refunds !== 1) add('lost', `${l.status} line ${l.id} was not refunded`);
+      if (refunds !== 1 && l.priceCents > 0) add('lost', `${l.status} line ${l.id} was not refunded`);
     }
   });
   // The seller holds every instance the marketplace delivered (a signed queryInstance of each).
@@ -107,6 +109,29 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
   });
   const lineIds = new Set(lines.map((l) => saasProvisionWorkflowId(l.id)));
   for (const id of provisions.keys()) if (!lineIds.has(id)) add('duplicated', `workflow ${id} belongs to no order line of this run`);
+
+  // ---- Subscriptions: a delivered monthly/yearly line has one subscription row and one subscription process
+  // (its runs continue as new: a chain counts once), started and not failed; no other subscription process exists.
+  const periodic = new Set((lines.length ? await db.select({ id: skus.id }).from(skus)
+    .where(and(inArray(skus.id, [...new Set(lines.map((l) => l.skuId))]), inArray(skus.chargingMode, ['monthly', 'yearly']))) : []).map((k) => k.id));
+  const subRows = lines.length ? await db.select().from(subscriptions).where(inArray(subscriptions.orderLineId, lines.map((l) => l.id))) : [];
+  const subscriptionRuns = await runsByType(temporal, 'subscription');
+  const expectedSubs = new Set<string>();
+  let subscriptionsChecked = 0;
+  for (const l of lines) {
+    const rows = subRows.filter((r) => r.orderLineId === l.id);
+    const wants = l.status === 'delivered' && periodic.has(l.skuId);
+    if (!wants) { if (rows.length) add('wrong', `${l.status} line ${l.id} has a subscription`); continue; }
+    if (rows.length !== 1 || rows[0]!.id !== l.instanceId) { add(rows.length > 1 ? 'duplicated' : 'lost', `delivered periodic line ${l.id} has ${rows.length} subscription rows (instance ${l.instanceId})`); continue; }
+    const row = rows[0]!;
+    expectedSubs.add(subscriptionWorkflowId(row.id));
+    const runs = (subscriptionRuns.get(subscriptionWorkflowId(row.id)) ?? []).filter((r) => r.status.name !== 'CONTINUED_AS_NEW');
+    if (runs.length !== 1) { add(runs.length ? 'duplicated' : 'lost', `subscription ${row.id} (line ${l.id}) has ${runs.length} subscription processes`); continue; }
+    if (runs[0]!.status.name !== 'RUNNING' && runs[0]!.status.name !== 'COMPLETED') add('lost', `subscription ${row.id} (line ${l.id}): its process ${runs[0]!.status.name}`);
+    if (!row.workflowStartedAt) add('stuck', `subscription ${row.id}: its process's start was never recorded`);
+    subscriptionsChecked++;
+  }
+  for (const id of subscriptionRuns.keys()) if (!expectedSubs.has(id)) add('duplicated', `workflow ${id} belongs to no delivered periodic line of this run`);
 
   // ---- Money: the whole ledger balances (sums to zero), and the buyer's balance is its top-up less what it paid for.
   const tb = await trialBalance(db);
@@ -192,7 +217,7 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
     findings,
     figures: {
       ordersAccepted: load.orders.filter((o) => o.outcome === 'accepted').length, ordersUncertainButPlaced: uncertainPlaced,
-      linesDelivered: delivered, linesRefunded: refunded,
+      linesDelivered: delivered, linesRefunded: refunded, subscriptionsChecked,
       applicationsAccepted: load.apps.filter((a) => a.outcome === 'accepted').length, applicationsUncertainButOpened: uncertainOpened,
       decisionsRecorded: decisions, openWorkflowsChecked: openChecked,
     },
@@ -200,7 +225,7 @@ export async function verify(v: VerifyInput): Promise<{ findings: Finding[]; fig
 }
 
 /**
- * True when every accepted order line has ended, every accepted case has its workflow recorded, and every
+ * True when every accepted order line has ended, every delivered subscription and every accepted case has its workflow recorded, and every
  * decision the clients were answered for is written (an accepted decision may still be retrying its write
  * after a database outage: the 202 answer says so).
  */
@@ -211,6 +236,9 @@ export async function settled(db: Db, buyerId: string, applicantId: string, deci
     .where(and(eq(merchantApplications.applicantPrincipalId, applicantId), sql`${merchantApplications.workflowStartedAt} is null`));
   const [d] = decided.length ? await db.select({ n: sql<number>`count(*)::int` }).from(merchantApplications)
     .where(and(inArray(merchantApplications.id, decided), eq(merchantApplications.status, 'pending'))) : [{ n: 0 }];
-  const waiting = (l?.n ?? 0) + (c?.n ?? 0) + (d?.n ?? 0);
+  // A delivered monthly/yearly line's subscription starts after the delivery (or by the sweep when that start failed).
+  const [sub] = await db.select({ n: sql<number>`count(*)::int` }).from(subscriptions)
+    .where(and(eq(subscriptions.buyerPrincipalId, buyerId), sql`${subscriptions.workflowStartedAt} is null`));
+  const waiting = (l?.n ?? 0) + (c?.n ?? 0) + (d?.n ?? 0) + (sub?.n ?? 0);
   return { done: waiting === 0, waiting };
 }

@@ -9,6 +9,7 @@ import { settled, verify, type VerifyInput } from '../../scripts/chaos/verify';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
 import { seedSaasProduct } from '../support/catalog';
 import { startSystem, type System } from '../support/system';
+import { subscriptionWorkflowId } from '../../workflows/subscription-messages';
 
 /**
  * The chaos test passes when its checks find nothing; these show that they do find what they look
@@ -50,7 +51,8 @@ describe('the chaos checks', () => {
     };
     const clean = await verify(input);
     expect(clean.findings).toEqual([]);
-    expect(clean.figures).toMatchObject({ ordersAccepted: 3, linesDelivered: 3, applicationsAccepted: 2, decisionsRecorded: 1, openWorkflowsChecked: 1 });
+    // Each delivered line of the monthly SKU also started its subscription.
+    expect(clean.figures).toMatchObject({ ordersAccepted: 3, linesDelivered: 3, subscriptionsChecked: 3, applicationsAccepted: 2, decisionsRecorded: 1, openWorkflowsChecked: 1 });
 
     // An order the client was told was accepted, that the database does not hold.
     load.orders.push({ key: 'chaos-CHECKS01-ghost', id: 'CS2611300000GHOST', lines: [], outcome: 'accepted', status: 201, probe: false });
@@ -66,12 +68,21 @@ describe('the chaos checks', () => {
     // Money the buyer did not pay for.
     await topUp(sys.db, { key: `top-up:${seed.buyer}:stray`, buyerId: seed.buyer, amountCents: 1 });
 
+    // A delivered line's subscription process ended, and a subscription process of no line of this run.
+    const [second] = await sys.db.select().from(orderLines).where(eq(orderLines.id, load.orders[1]!.lines[0]!));
+    const ended = sys.env.client.workflow.getHandle(subscriptionWorkflowId(second!.instanceId!));
+    await ended.terminate('chaos checks: a lost subscription');
+    const stray = await sys.env.client.workflow.start('subscription', { workflowId: subscriptionWorkflowId('STRAYINSTANCE01'), taskQueue: 'nobody-polls-this', args: [{ instanceId: 'STRAYINSTANCE01' }] });
+
     const damaged = await verify(input);
+    await stray.terminate('chaos checks: done');
     const named = (kind: string, text: string) => damaged.findings.some((f) => f.kind === kind && f.what.includes(text));
     expect(named('lost', 'chaos-CHECKS01-ghost'), 'the lost order').toBe(true);
     expect(named('stuck', line), 'the unfinished line').toBe(true);
     expect(named('duplicated', 'CS2611300000STRAN'), 'the stranger order').toBe(true);
     expect(named('duplicated', `${decided.id}: 2 '${verb}' events`), 'the decision recorded twice').toBe(true);
     expect(named('wrong', 'buyer balance'), 'the money from nowhere').toBe(true);
+    expect(named('lost', `subscription ${second!.instanceId}`), 'the ended subscription').toBe(true);
+    expect(named('duplicated', 'subscription:STRAYINSTANCE01'), 'the stray subscription').toBe(true);
   });
 });

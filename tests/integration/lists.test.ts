@@ -117,6 +117,7 @@ describe('cursor pages', () => {
       ['/v1/calendar', buyer.key], ['/v1/calendar/years', buyer.key], ['/v1/api-keys', operator.key], ['/v1/stuck-processes', operator.key],
       ['/v1/stuck-processes?resolved=true', operator.key], [`/v1/products/${productOf.A}/conformance-runs`, operator.key],
       ['/v1/supervisions', buyer.key], ['/v1/supervisions?appeal=open', operator.key], ['/v1/assets', sellerA.key], ['/v1/assets', operator.key],
+      ['/v1/subscriptions', buyer.key], ['/v1/subscriptions?status=frozen', operator.key], ['/v1/subscriptions', sellerA.key],
       ['/v1/scan/malware-digests', operator.key], ['/v1/product-reviews', operator.key], ['/v1/product-reviews?status=approved', operator.key],
       // A line's lists check their query before the line: no such line is 404 once the query is good.
       [`/v1/supervisions/${NO_LINE}/log`, operator.key], [`/v1/supervisions/${NO_LINE}/files`, operator.key], [`/v1/supervisions/${NO_LINE}/downloads`, operator.key],

@@ -10,7 +10,7 @@ export const TEST_MASTER_KEY = 'a'.repeat(64);
  * A seller with one SaaS product on sale whose production interface is `productionUrl`, one monthly
  * SKU, and a buyer with a balance: the rows an order needs, written as the catalog API would.
  */
-export async function seedSaasProduct(db: Db, o: { productionUrl: string; accessKey: string; priceCents?: number; balanceCents?: number }) {
+export async function seedSaasProduct(db: Db, o: { productionUrl: string; accessKey: string; priceCents?: number; balanceCents?: number; chargingMode?: 'monthly' | 'one_time' }) {
   const owner = newId('P', 12);
   const buyer = newId('P', 12);
   const merchantId = newId('M', 12);
@@ -30,7 +30,7 @@ export async function seedSaasProduct(db: Db, o: { productionUrl: string; access
     id: productId, merchantId, name: 'Cloud CRM', deliveryType: 'saas', status: 'on_sale',
     productionUrl: o.productionUrl, accessKeyEnc: createSecretBox(TEST_MASTER_KEY).seal(o.accessKey),
   });
-  await db.insert(skus).values({ id: skuId, productId, name: 'Standard, 1 month', chargingMode: 'monthly', periods: 1, priceCents: o.priceCents ?? 9900 });
+  await db.insert(skus).values({ id: skuId, productId, name: 'Standard, 1 month', chargingMode: o.chargingMode ?? 'monthly', periods: 1, priceCents: o.priceCents ?? 9900 });
   const balance = o.balanceCents ?? 100_000;
   if (balance > 0) await topUp(db, { key: `top-up:${buyer}:seed`, buyerId: buyer, amountCents: balance, memo: 'test balance' });
   return { owner, buyer, seller, merchantId, productId, skuId };

@@ -44,6 +44,10 @@ describe('loadConfig', () => {
       SELLER_CALL_TIMEOUT_MS: 5_000,
       CONFORMANCE_POLL_WINDOW_MS: 120_000,
       CONFORMANCE_POLL_INTERVAL_MS: 2_000,
+      SELLER_ENDPOINT_CONCURRENCY: 10,
+      SUBSCRIPTION_DEFAULT_POLICY: 'no_renewal', SUBSCRIPTION_HISTORY_LIMIT: 1500, SUBSCRIPTION_RENEWAL_LEAD_DAYS: 7, SUBSCRIPTION_RENEWAL_TIME: '03:00',
+      SUBSCRIPTION_RETENTION_DAYS: { V0: 1, V1: 7, V2: 7, V3: 7, V4: 15, V5: 15 },
+      SUBSCRIPTION_SELLER_RETRY_INTERVAL_MS: 300_000, SUBSCRIPTION_SELLER_RETRY_WINDOW_MS: 3_600_000, SUBSCRIPTION_UNSUBSCRIBE_DAYS: 5, SUBSCRIPTION_UNSUBSCRIBE_QUOTA: 10,
       // Production rules for seller calls: https to public addresses only; revoked keys stop within 5 s.
       SELLER_ALLOW_HTTP: false,
       SELLER_ALLOW_PRIVATE: false,
@@ -130,6 +134,16 @@ describe('loadConfig', () => {
     expect(err.name).toBe('ConfigError');
     expect(err.message).toContain(name);
     expect(err.problems.some((p) => p.startsWith(name))).toBe(true);
+  });
+
+  it('reads the retention table per customer level, at most 15 days, and the renewal time of day', () => {
+    expect(loadConfig({ SUBSCRIPTION_RETENTION_DAYS: 'V0=0, V3=10,VIP=15', SUBSCRIPTION_RENEWAL_TIME: '02:30' })).toMatchObject({
+      SUBSCRIPTION_RETENTION_DAYS: { V0: 0, V3: 10, VIP: 15 }, SUBSCRIPTION_RENEWAL_TIME: '02:30',
+    });
+    expect(configError({ SUBSCRIPTION_RETENTION_DAYS: 'V4=16' }).message).toMatch(/SUBSCRIPTION_RETENTION_DAYS.*at most 15 days/);
+    expect(configError({ SUBSCRIPTION_RETENTION_DAYS: 'V4' }).message).toContain('SUBSCRIPTION_RETENTION_DAYS');
+    expect(configError({ SUBSCRIPTION_RENEWAL_TIME: '3:00' }).message).toContain('SUBSCRIPTION_RENEWAL_TIME');
+    expect(configError({ SUBSCRIPTION_RENEWAL_TIME: '24:00' }).message).toContain('SUBSCRIPTION_RENEWAL_TIME');
   });
 
   it('reports every bad variable at once', () => {

@@ -31,7 +31,9 @@ afterAll(async () => { await seller?.close(); await h?.close(); });
 
 /** A fresh buyer and product, an order for it, and the handle of its line's provisioning workflow. */
 async function order() {
-  const seed = await seedSaasProduct(h.db, { productionUrl: seller.url, accessKey: ACCESS_KEY, priceCents: 9900, balanceCents: 50_000 });
+  // One-time: a monthly line would also start a subscription, whose sticky tasks on a stopped worker the time-skipping
+  // server waits for (these tests stop workers); subscriptions have their own tests.
+  const seed = await seedSaasProduct(h.db, { productionUrl: seller.url, accessKey: ACCESS_KEY, priceCents: 9900, balanceCents: 50_000, chargingMode: 'one_time' });
   const { lines } = await createOrderService({ db: h.db, temporal: h.env.client, config: h.config }).place(seed.buyer, [{ skuId: seed.skuId }]);
   const line = lines[0]!;
   return { ...seed, line, handle: h.env.client.workflow.getHandle(saasProvisionWorkflowId(line.id)) };
