@@ -65,6 +65,19 @@ export const sortKey = {
     },
     decode: (t) => sql`${t}`, value: (t) => t,
   }),
+  /**
+   * Text of any printable ASCII (workflow ids with dots, instance ids sellers chose), as hex in the cursor: every
+   * pattern-valid cursor decodes to characters from space to `~` (and DEL), never NUL, which PostgreSQL refuses.
+   */
+  ascii: <R>(column: AnyColumn, of: (r: R) => string, maxLength = 200): Key<R> => ({
+    by: sql`${column}`, pattern: `(?:[2-7][0-9a-f]){1,${maxLength}}`,
+    encode: (r) => {
+      const v = of(r);
+      if (!/^[\x20-\x7f]*$/.test(v) || v.length === 0 || v.length > maxLength) throw new Error(`a list's sort key is not printable ASCII of 1 to ${maxLength} characters`);
+      return Buffer.from(v, 'latin1').toString('hex');
+    },
+    decode: (t) => sql`${Buffer.from(t, 'hex').toString('latin1')}`, value: (t) => Buffer.from(t, 'hex').toString('latin1'),
+  }),
 };
 
 export interface Page<R> { rows: R[]; nextCursor: string | null }

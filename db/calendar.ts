@@ -22,7 +22,7 @@ export function comingYears(now = new Date()): number[] {
 }
 
 /**
- * Coming years that no operator has marked complete (decision 013). Deadlines there count only weekends
+ * Coming years that no operator has marked complete (decision 011). Deadlines there count only weekends
  * and the days entered so far, so start-up warns and /healthz names them until someone does.
  */
 export async function incompleteCalendarYears(db: Db, now = new Date()): Promise<number[]> {

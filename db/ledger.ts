@@ -1,5 +1,5 @@
 /**
- * The double-entry ledger (docs/decisions/009-double-entry-ledger.md): every movement of money is one
+ * The double-entry ledger (docs/decisions/010-double-entry-ledger.md): every movement of money is one
  * transaction of two or more entries that sum to zero, written once per business key. The database
  * enforces the sum (a deferred constraint trigger), keeps buyers' balances from their entries and
  * refuses edits; the rules of which accounts move live in domain/ledger.ts.

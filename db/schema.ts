@@ -118,7 +118,7 @@ export const calendarDays = pgTable('calendar_days', {
 
 /**
  * A year of the working-day calendar counts as entered only once an operator marks it complete, after
- * entering its holidays and make-up days; until then start-up warns and /healthz names it (decision 013).
+ * entering its holidays and make-up days; until then start-up warns and /healthz names it (decision 011).
  */
 export const calendarYears = pgTable('calendar_years', {
   year: integer('year').primaryKey(),
@@ -315,7 +315,7 @@ export const conformanceRuns = pgTable('conformance_runs', {
   index('conformance_runs_unstarted').on(t.createdAt).where(sql`workflow_started_at is null`),
 ]);
 
-// ---- The double-entry ledger (docs/decisions/009-double-entry-ledger.md, db/ledger.ts) ----
+// ---- The double-entry ledger (docs/decisions/010-double-entry-ledger.md, db/ledger.ts) ----
 
 /**
  * An account of the ledger: a buyer's balance, a seller's payable, or one of the marketplace's own

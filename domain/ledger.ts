@@ -1,5 +1,5 @@
 /**
- * The double-entry rules of money (docs/decisions/009-double-entry-ledger.md): which accounts each kind
+ * The double-entry rules of money (docs/decisions/010-double-entry-ledger.md): which accounts each kind
  * of business event moves, and by how much. Pure, so every rule is tested without a database.
  *
  * Signs: an entry adds to what the marketplace owes the account's holder. A buyer's balance and a

@@ -42,7 +42,7 @@ const sellerTransaction = z.object({
   payableCents: z.number(), settlementStatus: z.enum(['pending', 'settled', 'refunded']), settledAt: z.string().nullable(), refundedAt: z.string().nullable(),
 }).meta({ id: 'SellerTransaction' });
 
-/** Money as each party sees it, read from the ledger (docs/decisions/009-double-entry-ledger.md). */
+/** Money as each party sees it, read from the ledger (docs/decisions/010-double-entry-ledger.md). */
 export function ledgerRoutes({ router, registry, db }: RouteContext) {
   defineRoute(router, registry, {
     method: 'get', path: '/v1/bills', tag: 'Accounts', roles: ['buyer'],

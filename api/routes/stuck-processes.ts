@@ -21,7 +21,8 @@ const toView = (r: Row) => ({
   resolvedAt: r.resolvedAt?.toISOString() ?? null, resolvedBy: r.resolvedBy,
 });
 
-const byId = sortKey.text<Row>(stuckProcesses.workflowId, (r) => r.workflowId);
+// Workflow ids may hold dots (image-asset:{id}:{version}).
+const byId = sortKey.ascii<Row>(stuckProcesses.workflowId, (r) => r.workflowId, 160);
 const openPages = keyset<Row>('asc', [sortKey.instant(stuckProcesses.since, (r) => r.since), byId]);
 const resolvedPages = keyset<Row>('desc', [sortKey.instant(stuckProcesses.resolvedAt, (r) => r.resolvedAt), byId]);
 

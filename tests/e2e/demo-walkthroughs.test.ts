@@ -1,11 +1,14 @@
 import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeStart, readmeWalkthrough, runWalkthrough, type MakeStart } from '../support/make-start';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { makeStart, readmeWalkthrough, ROOT, runWalkthrough, type MakeStart } from '../support/make-start';
 
 /**
  * The README's demo walkthroughs, run as written against `make start DEMO_FAST=1` on a fresh data directory,
  * with the demo durations shortened further: a working day of 5 s, retries every 5 s for a minute.
  */
+const run = promisify(execFile);
 let sys: MakeStart;
 beforeAll(async () => {
   sys = await makeStart({ DEMO_FAST: '1', DEMO_WORKING_DAY_SECONDS: '5', PROVISION_RETRY_INTERVAL_MS: '5000', PROVISION_RETRY_WINDOW_MS: '60000' });
@@ -60,6 +63,18 @@ describe('make start DEMO_FAST=1 and the README walkthroughs', () => {
     expect(sys.output()).toMatch(/WARN: seller newInstance CS[A-Z0-9]+-000001: HTTP 503 → retryable in \d+ ms/);
     expect(sys.output()).not.toMatch(/^\s+at /m);
   }, 240_000);
+
+  it('npm run keys:create works beside it (through its API: PGlite is held), and the new buyer is funded as the README says', async () => {
+    const { stdout } = await run('npm', ['run', '--silent', 'keys:create', '--', '--role', 'buyer', '--name', 'Second buyer'], { cwd: ROOT, env: sys.env });
+    const made = JSON.parse(stdout) as { principalId: string; apiKey: string; via: string };
+    expect(made.via).toBe(`${sys.baseUrl}/v1/api-keys`);
+    const topUp = await fetch(`${sys.baseUrl}/v1/accounts/${made.principalId}/top-up`, {
+      method: 'POST', headers: { authorization: `Bearer ${sys.keys.operator}`, 'content-type': 'application/json', 'idempotency-key': 'funding-1' },
+      body: JSON.stringify({ amountCents: 50_000 }),
+    });
+    expect(topUp.status).toBe(200);
+    expect(await api('/v1/account', made.apiKey)).toEqual({ principalId: made.principalId, balanceCents: 50_000 });
+  }, 120_000);
 
   it('stops on Ctrl-C with nothing alarming, and frees every port', async () => {
     const before = sys.output().length;

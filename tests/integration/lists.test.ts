@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { merchantApplications, notifications, orders, products, skus } from '../../db/schema';
+import { merchantApplications, notifications, orders, products, skus, stuckProcesses } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { applicationInput } from '../support/fixtures';
 import { startSystem, type System } from '../support/system';
@@ -100,6 +100,15 @@ describe('cursor pages', () => {
   });
 
   const NO_LINE = 'CS2611300000AAAAAAAA-000001';
+  it('walks stuck processes whose workflow ids hold dots, and refuses a cursor that decodes to none', async () => {
+    const since = new Date('2026-04-01T00:00:00Z');
+    const ids = ['image-asset:IA1:1.0.0', 'image-asset:IA1:1.0.1', 'merchant-review:MA1', 'image-asset:IA2:2.0.0-rc.1'];
+    await s.db.insert(stuckProcesses).values(ids.map((workflowId) => ({ workflowId, workflowType: 'imageAsset', subjectId: 'x', step: 'scan', failureType: 'ArchiveMissing', message: 'm', since })));
+    const items = await walk('/v1/stuck-processes?workflowType=imageAsset', operator.key, 1);
+    expect(items.map((i) => i.workflowId)).toEqual([...ids].sort());
+    expect((await s.call('GET', '/v1/stuck-processes?cursor=0.00', { key: operator.key })).status).toBe(400);
+  });
+
   it('every list refuses bad bounds, bad cursors and unknown parameters with 400 problem+json, and pages otherwise', async () => {
     const lists: [string, string][] = [
       ['/v1/orders', buyer.key], ['/v1/orders', sellerA.key], ['/v1/products', buyer.key], ['/v1/merchant-applications', buyer.key],

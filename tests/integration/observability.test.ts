@@ -37,7 +37,8 @@ describe('traces and metrics', () => {
     await eventually(() => s.call('GET', `/v1/orders/${placed.json.id}`, { key: buyer.key }), (r) => r.json.status === 'completed', 'delivery');
 
     const requestId = placed.headers.get('x-request-id');
-    const all = await eventually(async () => spans.getFinishedSpans(), (list) => list.some((x) => x.name === 'seller newInstance'), 'the seller span');
+    // The workflow's own span ends with the run, after the delivery is written (a monthly line also starts its subscription).
+    const all = await eventually(async () => spans.getFinishedSpans(), (list) => ['seller newInstance', 'RunWorkflow:saasProvision'].every((n) => list.some((x) => x.name === n)), 'the seller and workflow spans');
     const http = all.find((x) => x.name === 'POST /v1/orders' && x.attributes['http.request_id'] === requestId);
     expect(http, 'the HTTP span of the order').toBeDefined();
     const traceId = http!.spanContext().traceId;
