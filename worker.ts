@@ -4,13 +4,16 @@ import type { Config } from './config';
 import type { Db } from './db/client';
 import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from './activities';
-import { workerTracing, WORKFLOW_TRACING_MODULE } from './observability/tracing';
+import { setupTracing, workerTracing, WORKFLOW_TRACING_MODULE } from './observability/tracing';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
-/** Bundles the workflow code once; tests share one bundle across workers. */
+/**
+ * Bundles the workflow code once; tests share one bundle across workers. The workflow side of tracing is bundled
+ * only when traces go somewhere (set up before this call): its interceptors cost every cached workflow memory.
+ */
 export const bundleWorkflows = (): Promise<WorkflowBundleWithSourceMap> =>
-  bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger, workflowInterceptorModules: [WORKFLOW_TRACING_MODULE] });
+  bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger, workflowInterceptorModules: setupTracing().enabled ? [WORKFLOW_TRACING_MODULE] : [] });
 
 const quietBundlerLogger = {
   log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
