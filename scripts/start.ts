@@ -13,7 +13,7 @@ import { run } from '../main';
 import { startReferenceSeller } from '../seller/server';
 import { createDemoData, pointDemoProductAt, type DemoData } from './demo-data';
 import { startDevServer } from './dev-server';
-import { dataDir, pidFile, type RunningSystem } from './stop';
+import { dataDir, MARKETPLACE_CMDLINE, ours, pidFile, stopRunningSystem, type RunningSystem } from './stop';
 
 const DATA = dataDir();
 const KEYS_FILE = `${DATA}/demo-keys.json`;
@@ -45,6 +45,17 @@ try {
 }
 const sellerUrl = `http://127.0.0.1:${sellerPort}/saasproduce`;
 const apiUrl = `http://127.0.0.1:${config.PORT}`;
+
+// A `make start` killed with SIGKILL leaves its dev server running, holding the port and the SQLite file: end what
+// the last run of this checkout left behind, unless that run is still alive.
+if (existsSync(pidFile())) {
+  const last = JSON.parse(readFileSync(pidFile(), 'utf8')) as RunningSystem;
+  if (ours(last.pid, MARKETPLACE_CMDLINE)) {
+    console.error(`make start already runs from this checkout (pid ${last.pid}); \`make stop\` ends it`);
+    process.exit(1);
+  }
+  await stopRunningSystem();
+}
 
 let stopping = false;
 const [host, temporalPort] = config.TEMPORAL_ADDRESS.split(':');

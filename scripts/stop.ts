@@ -13,7 +13,7 @@ export const pidFile = () => `${dataDir()}/start.pid`;
 export interface RunningSystem { pid: number; temporalPid?: number; apiUrl: string }
 
 /** True while `pid` runs with this checkout as its working directory and `cmdline` matching. */
-function ours(pid: number, cmdline: RegExp): boolean {
+export function ours(pid: number, cmdline: RegExp): boolean {
   try {
     const cwd = readlinkSync(`/proc/${pid}/cwd`);
     return cwd === process.cwd() && cmdline.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
@@ -33,11 +33,13 @@ async function end(pid: number, cmdline: RegExp, what: string, waitMs: number): 
   process.kill(pid, 'SIGKILL');
 }
 
+export const MARKETPLACE_CMDLINE = /scripts\/start\.ts/;
+
 export async function stopRunningSystem(): Promise<void> {
   if (!existsSync(pidFile())) { console.log('nothing to stop: no make start runs from this checkout'); return; }
   const running = JSON.parse(readFileSync(pidFile(), 'utf8')) as RunningSystem;
   // The system stops its own dev server after the worker drained; the second step only finds an orphan.
-  await end(running.pid, /scripts\/start\.ts/, 'the marketplace', 60_000);
+  await end(running.pid, MARKETPLACE_CMDLINE, 'the marketplace', 60_000);
   if (running.temporalPid) await end(running.temporalPid, /server start-dev/, 'the Temporal dev server', 30_000);
   rmSync(pidFile(), { force: true });
 }
