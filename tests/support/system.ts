@@ -142,7 +142,10 @@ export async function startSystem(opts: { databaseProxy?: boolean; config?: Reco
   };
 
   async function shutdown() {
-    await new Promise((r) => server.close(r));
+    // A request still waiting (on a cut database, a slow Temporal) would hold close() open: end every connection.
+    const closed = new Promise((r) => server.close(r));
+    server.closeAllConnections();
+    await closed;
     worker?.shutdown();
     await running;
     await env.teardown();
