@@ -103,6 +103,11 @@ const schema = z.object({
   API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Worker's workflow cache; 0 turns sticky execution off. Unset: the SDK's default. */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
+  /**
+   * On a graceful stop (SIGTERM, a deploy), how long running activities may finish and report. Without it an
+   * activity cut by the stop is only retried after its start-to-close timeout (a notification: 60 s).
+   */
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   /** The reconciliation Schedule: how often it looks for rows open while their workflow is closed, and how old a start must be. */
   RECONCILE_EVERY_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
   RECONCILE_GRACE_MINUTES: z.coerce.number().int().min(0).max(1440).default(10),

@@ -41,6 +41,7 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     // Traces of workflows and activities (observability/tracing.ts); no-ops while tracing is off.
     ...workerTracing(),
     ...(o.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
+    shutdownGraceTime: o.config.WORKER_SHUTDOWN_GRACE_MS,
   });
 }
 

@@ -12,6 +12,7 @@ import { startReferenceSeller, type ReferenceSeller } from '../../seller/server'
 import { sellerConformanceWorkflowId } from '../../workflows/seller-conformance-messages';
 import { expectHistoryWithin } from '../support/history';
 import { startSystem, type System } from '../support/system';
+import { eventually } from '../support/eventually';
 
 const AK = 'conformance-it-access-key-0123';
 let s: System;
@@ -33,10 +34,6 @@ beforeAll(async () => {
 });
 afterAll(async () => { await good?.close(); await careless?.close(); await s?.close(); });
 
-const eventually = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> => {
-  for (let i = 0; i < 600; i++) { const v = await fn(); if (ok(v)) return v; await new Promise((r) => setTimeout(r, 100)); }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 async function saasProduct(url: string, chargingMode = 'monthly') {
   const r = await s.call('POST', '/v1/products', { key: seller.key, body: {

@@ -13,6 +13,7 @@ import { STUCK_SA } from '../../workflows/stuck-messages';
 import { archive, cleanImage, imageWith, writeLargeArchive } from '../support/images';
 import { startMoto, type Moto } from '../support/moto';
 import { startSystem, type System } from '../support/system';
+import { eventually } from '../support/eventually';
 
 /**
  * The image path (upload → scan → report) with the artifact store on S3: moto on loopback, configured by the
@@ -49,10 +50,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const eventually = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string, tries = 600): Promise<T> => {
-  for (let i = 0; i < tries; i++) { const v = await fn(); if (ok(v)) return v; await new Promise((r) => setTimeout(r, 100)); }
-  throw new Error(`timed out waiting for ${what}`);
-};
 async function upload(version: string, body: Buffer | string, type = 'application/x-tar') {
   const stream = typeof body === 'string' ? Readable.toWeb(createReadStream(body)) : body;
   const res = await fetch(`${sys.baseUrl}/v1/assets/${assetId}/versions/${version}`, {
@@ -63,8 +60,8 @@ async function upload(version: string, body: Buffer | string, type = 'applicatio
 }
 const row = async (version: string) =>
   (await sys.db.select().from(imageAssetVersions).where(and(eq(imageAssetVersions.assetId, assetId), eq(imageAssetVersions.version, version))))[0];
-const settled = (version: string, tries = 600) =>
-  eventually(() => sys.call('GET', `/v1/assets/${assetId}/versions/${version}`, { key: seller.key }), (r) => r.json?.status !== undefined && r.json.status !== 'scanning', `the verdict on ${version}`, tries);
+const settled = (version: string, withinMs = 60_000) =>
+  eventually(() => sys.call('GET', `/v1/assets/${assetId}/versions/${version}`, { key: seller.key }), (r) => r.json?.status !== undefined && r.json.status !== 'scanning', `the verdict on ${version}`, withinMs);
 /** Objects and unfinished multipart uploads in the bucket, as the marketplace's store sees them under its prefix. */
 const inBucket = () => createS3Store({ bucket: BUCKET, prefix: PREFIX, client: moto.client }).list('images/');
 
@@ -140,7 +137,7 @@ describe('image assets over HTTP, stored on S3', () => {
 
     // A checkpoint past the start; then the database goes away for a moment (shorter than the retries), which fails the attempt.
     await eventually(async () => (await sys.db.select().from(scanCheckpoints).where(eq(scanCheckpoints.scanKey, scanKey)))[0],
-      (c) => ((c?.checkpoint as unknown as Checkpoint | undefined)?.fileOffset ?? 0) > 0, 'a checkpoint', 3000);
+      (c) => ((c?.checkpoint as unknown as Checkpoint | undefined)?.fileOffset ?? 0) > 0, 'a checkpoint', 300_000);
     await sys.proxy!.cut();
     try {
       await new Promise((r) => setTimeout(r, 1500));
@@ -152,7 +149,7 @@ describe('image assets over HTTP, stored on S3', () => {
     expect(resumeFrom).toBeGreaterThan(0);
     expect(resumeFrom).toBeLessThan(size);
 
-    const done = await settled('2.0.0', 1800);
+    const done = await settled('2.0.0', 180_000);
     expect(done.json).toMatchObject({ status: 'rejected', summary: { byRule: { 'authorized-keys': 1, 'private-key': 1 } } });
     // Retried by Temporal, never stuck.
     expect((await sys.env.client.workflow.getHandle(v.workflowId).describe()).typedSearchAttributes.get(STUCK_SA.stuck)).not.toBe(true);

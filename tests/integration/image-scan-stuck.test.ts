@@ -11,6 +11,7 @@ import type { Checkpoint } from '../../scan/engine';
 import { STUCK_SA } from '../../workflows/stuck-messages';
 import { archive, imageWith, writeLargeArchive } from '../support/images';
 import { startSystem, type System } from '../support/system';
+import { eventually } from '../support/eventually';
 
 /**
  * Our own faults during a scan (docs/image-assets.md, "Stuck"): the scan waits in `stuck` for operators instead of
@@ -39,10 +40,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const eventually = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string, tries = 600): Promise<T> => {
-  for (let i = 0; i < tries; i++) { const v = await fn(); if (ok(v)) return v; await new Promise((r) => setTimeout(r, 100)); }
-  throw new Error(`timed out waiting for ${what}`);
-};
 async function upload(version: string, body: Buffer | string) {
   const stream = typeof body === 'string' ? Readable.toWeb(createReadStream(body)) : body;
   const res = await fetch(`${sys.baseUrl}/v1/assets/${assetId}/versions/${version}`, {
@@ -121,7 +118,7 @@ describe('a scan held by our own faults', () => {
     const scanKey = `${v.id}:1`;
 
     // A checkpoint past the start, then the database goes away.
-    await eventually(async () => (await sys.db.select().from(scanCheckpoints).where(eq(scanCheckpoints.scanKey, scanKey)))[0], (r) => ((r?.checkpoint as unknown as Checkpoint | undefined)?.fileOffset ?? 0) > 0, 'a checkpoint', 3000);
+    await eventually(async () => (await sys.db.select().from(scanCheckpoints).where(eq(scanCheckpoints.scanKey, scanKey)))[0], (r) => ((r?.checkpoint as unknown as Checkpoint | undefined)?.fileOffset ?? 0) > 0, 'a checkpoint', 300_000);
     await sys.proxy!.cut();
     let restored = false;
     try {
@@ -148,7 +145,7 @@ describe('a scan held by our own faults', () => {
     const retried = await sys.call('POST', `/v1/stuck-processes/${v.workflowId}/retry`, { key: operator.key, body: {} });
     expect([200, 202]).toContain(retried.status);
     if (retried.status === 200) expect(retried.json).toEqual({ resolved: true, stuck: null });
-    const done = await eventually(() => sys.call('GET', `/v1/assets/${assetId}/versions/2.0.0`, { key: seller.key }), (r) => r.json.status !== 'scanning', 'the verdict', 1200);
+    const done = await eventually(() => sys.call('GET', `/v1/assets/${assetId}/versions/2.0.0`, { key: seller.key }), (r) => r.json.status !== 'scanning', 'the verdict', 120_000);
     expect(done.json).toMatchObject({ status: 'rejected', summary: { byRule: { 'authorized-keys': 1, 'private-key': 1 } } });
     expect((await sys.call('GET', `/v1/stuck-processes/${v.workflowId}`, { key: operator.key })).json).toMatchObject({ resolvedBy: operator.id, resolvedAt: expect.any(String) });
 

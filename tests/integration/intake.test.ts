@@ -12,6 +12,7 @@ import { merchantApplications, orderLines, reviewEvents } from '../../db/schema'
 import { seedSaasProduct } from '../support/catalog';
 import { applicationInput } from '../support/fixtures';
 import { startSystem, type System } from '../support/system';
+import { eventually } from '../support/eventually';
 
 let s: System;
 let operator: { id: string; key: string };
@@ -42,10 +43,6 @@ const applyWhileAway = async () => {
 };
 const row = async (id: string) => (await s.db.select().from(merchantApplications).where(eq(merchantApplications.id, id)))[0]!;
 const describeCase = (id: string) => s.env.client.workflow.getHandle(`merchant-review:${id}`).describe();
-const eventually = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> => {
-  for (let i = 0; i < 100; i++) { const v = await fn(); if (ok(v)) return v; await new Promise((r) => setTimeout(r, 100)); }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 describe('intake: accepted work always gets its workflow, once', () => {
   it('accepts an application while Temporal is away, and the sweep starts its review once', async () => {

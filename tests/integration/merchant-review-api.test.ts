@@ -4,6 +4,7 @@ import { applicationRevisions, merchantApplications, merchants } from '../../db/
 import { incompleteCalendarYears } from '../../db/calendar';
 import { applicationInput } from '../support/fixtures';
 import { startSystem, type System } from '../support/system';
+import { eventually } from '../support/eventually';
 
 let s: System;
 let operator: { id: string; key: string };
@@ -18,10 +19,6 @@ beforeAll(async () => {
 afterAll(async () => s?.close());
 
 const rows = async () => (await s.db.select({ n: count() }).from(merchantApplications))[0]!.n;
-const eventually = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> => {
-  for (let i = 0; i < 100; i++) { const v = await fn(); if (ok(v)) return v; await new Promise((r) => setTimeout(r, 100)); }
-  throw new Error(`timed out waiting for ${what}`);
-};
 const apply = (key: string, overrides: Record<string, unknown> = {}, headers?: Record<string, string>) =>
   s.call('POST', '/v1/merchant-applications', { key, body: applicationInput(overrides), headers });
 

@@ -4,6 +4,7 @@ import { merchants } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
 import { startSystem, type System } from '../support/system';
+import { eventually } from '../support/eventually';
 
 const KEY = 'observability-access-key';
 const spans = new InMemorySpanExporter();
@@ -16,10 +17,6 @@ beforeAll(async () => {
 });
 afterAll(async () => { await seller?.close(); await s?.close(); });
 
-const eventually = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> => {
-  for (let i = 0; i < 150; i++) { const v = await fn(); if (ok(v)) return v; await new Promise((r) => setTimeout(r, 100)); }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 describe('traces and metrics', () => {
   it('one SaaS order is one trace, from POST /v1/orders to the seller\'s newInstance', async () => {

@@ -9,6 +9,7 @@ import { QUERY_ORDER_PATH } from '../../api/routes/open-api';
 import { ensureDialTestSchedule } from '../../api/schedules';
 import { DIAL_TEST_SCHEDULE_ID } from '../../workflows/dial-tests';
 import { signOpenApiCall } from '../../domain/open-api-signing';
+import { eventually } from '../support/eventually';
 
 const ACCESS_KEY = 'integration-seller-access-key';
 let s: System;
@@ -32,10 +33,6 @@ beforeAll(async () => {
 afterEach(async () => { await expectLedgerBalanced(s.db); });
 afterAll(async () => { await seller?.close(); await s?.close(); });
 
-const eventually = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> => {
-  for (let i = 0; i < 150; i++) { const v = await fn(); if (ok(v)) return v; await new Promise((r) => setTimeout(r, 100)); }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 describe('SaaS orders over HTTP with the dev server, PostgreSQL and the reference seller', () => {
   let productId: string;

@@ -8,6 +8,7 @@ import { startReferenceSeller, type ReferenceSeller } from '../../seller/server'
 import { subscriptionWorkflowId } from '../../workflows/subscription-messages';
 import { expectLedgerBalanced } from '../support/ledger';
 import { startSystem, type System } from '../support/system';
+import { eventually } from '../support/eventually';
 
 const ACCESS_KEY = 'subscriptions-api-seller-key';
 let s: System;
@@ -34,10 +35,6 @@ beforeAll(async () => {
 afterEach(async () => { await expectLedgerBalanced(s.db); });
 afterAll(async () => { await seller?.close(); await s?.close(); });
 
-const eventually = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> => {
-  for (let i = 0; i < 200; i++) { const v = await fn(); if (ok(v)) return v; await new Promise((r) => setTimeout(r, 100)); }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 describe('subscriptions over HTTP with the dev server, PostgreSQL and the reference seller', () => {
   let instanceId: string;
