@@ -1,6 +1,5 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { UpdateDefinition } from '@temporalio/common';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { safeError } from '../observability/safe-error';
@@ -15,23 +14,20 @@ import {
   approveReleaseUpdate, productReviewWorkflowId, rejectReleaseUpdate, resubmitReleaseUpdate, type ProductReviewInput,
 } from '../workflows/product-review-messages';
 import type { Principal } from './auth';
-import { keyset, sortKey, type PageQuery } from './pagination';
+import { type PageQuery } from './pagination';
+import { caseUpdates, historyView, iso, resubmitStaged, reviewQueuePages } from './review-cases';
 import { conflict, notFound } from './problem';
-import { RefusedByWorkflow, runUpdate, withTemporalDeadline } from './updates';
+import { withTemporalDeadline } from './updates';
 
 type Application = typeof productApplications.$inferSelect;
-// Both queue orders take the same cursor grammar (an instant and a case id).
-const byId = sortKey.text<Application>(productApplications.id, (a) => a.id);
-export const pendingPages = keyset<Application>('asc', [sortKey.instant(productApplications.deadline, (a) => a.deadline, { nullsLast: true }), byId]);
-const decidedPages = keyset<Application>('desc', [sortKey.instant(productApplications.decidedAt, (a) => a.decidedAt, { nullsLast: true }), byId]);
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+export const pages = reviewQueuePages<Application>(productApplications);
 
 export function releaseView(a: Application, history?: (typeof productReviewEvents.$inferSelect)[]) {
   return {
     id: a.id, merchantId: a.merchantId, status: a.status, overdue: a.overdue, round: a.round, filedDay: a.filedDay,
     openedAt: a.openedAt.toISOString(), deadline: iso(a.deadline), decidedAt: iso(a.decidedAt), decidedBy: a.decidedBy,
     reasons: a.reasons ?? null, productId: a.productId, workflowId: a.workflowId, application: a.payload,
-    ...(history ? { history: history.map((e) => ({ type: e.type, round: e.round, actor: e.actor, at: e.at.toISOString(), data: e.data })) } : {}),
+    ...(history ? { history: historyView(history) } : {}),
   };
 }
 
@@ -80,19 +76,7 @@ export function createProductReviewService({ db, temporal, config, logger }: { d
     if (row.v.status !== 'approved') throw conflict(`version ${version} of asset ${assetId} is ${row.v.status}; only an approved image can be released`);
     return row.v;
   }
-  /** Delivers an Update (api/updates.ts: 202 when it takes longer than a few seconds); an application whose workflow is not there yet gets it started first. */
-  async function update<T, A extends [unknown, ...unknown[]]>(id: string, def: UpdateDefinition<T, A>, args: A) {
-    const send = () => runUpdate(temporal, `release application ${id}`, handle(id), def, args);
-    try {
-      return await send();
-    } catch (e) {
-      if (!(e instanceof RefusedByWorkflow && e.noProcess)) throw e;
-      const app = await get(id);
-      if (!app || app.workflowStartedAt) throw e;
-      await start(app);
-      return send();
-    }
-  }
+  const update = caseUpdates({ temporal, what: 'release application', handle, get, start });
 
   return {
     get, visible,
@@ -117,7 +101,7 @@ export function createProductReviewService({ db, temporal, config, logger }: { d
     },
 
     /** Pending cases earliest deadline first, decided ones most recent decision first. */
-    queue: (status: Application['status'], q: PageQuery) => (status === 'pending' ? pendingPages : decidedPages).read(q, ({ after, orderBy, limit }) =>
+    queue: (status: Application['status'], q: PageQuery) => (status === 'pending' ? pages.pending : pages.decided).read(q, ({ after, orderBy, limit }) =>
       db.select().from(productApplications).where(and(eq(productApplications.status, status), after)).orderBy(...orderBy).limit(limit)),
 
     approve: (id: string, operatorId: string, note?: string) => update(id, approveReleaseUpdate, [{ operatorId, ...(note ? { note } : {}) }]),
@@ -128,15 +112,12 @@ export function createProductReviewService({ db, temporal, config, logger }: { d
       if (app.status !== 'rejected') throw conflict(`release application ${app.id} is ${app.status}; only a rejected one can be resubmitted`);
       const v = await approvedVersion(p, body.assetId, body.version);
       if (v.id !== app.imageVersionId) await db.update(productApplications).set({ imageVersionId: v.id }).where(eq(productApplications.id, app.id));
-      const revisionId = newId('RV');
-      await db.insert(productApplicationRevisions).values({ id: revisionId, applicationId: app.id, payload: body });
-      try {
-        return await update(app.id, resubmitReleaseUpdate, [{ applicantId: p.id, revisionId }]);
-      } catch (e) {
-        // Only a refusal means nothing will read the staged revision (as for seller applications).
-        if (e instanceof RefusedByWorkflow) await db.delete(productApplicationRevisions).where(eq(productApplicationRevisions.id, revisionId));
-        throw e;
-      }
+      return resubmitStaged({
+        revisionId: newId('RV'),
+        stage: (id) => db.insert(productApplicationRevisions).values({ id, applicationId: app.id, payload: body }),
+        unstage: (id) => db.delete(productApplicationRevisions).where(eq(productApplicationRevisions.id, id)),
+        send: (revisionId) => update(app.id, resubmitReleaseUpdate, [{ applicantId: p.id, revisionId }]),
+      });
     },
   };
 }

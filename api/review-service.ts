@@ -1,7 +1,6 @@
 import { safeError } from '../observability/safe-error';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
-import type { UpdateDefinition } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
@@ -13,17 +12,13 @@ import {
   approveUpdate, merchantReviewWorkflowId, rejectUpdate, resubmitUpdate, type ReviewKind,
 } from '../workflows/merchant-review-messages';
 import type { Principal } from './auth';
-import { keyset, sortKey, type PageQuery } from './pagination';
+import { type PageQuery } from './pagination';
+import { caseUpdates, historyView, iso, resubmitStaged, reviewQueuePages } from './review-cases';
 import { conflict, notFound } from './problem';
 import { createReviewIntake, type ReviewIntake } from './review-intake';
-import { RefusedByWorkflow, runUpdate } from './updates';
 
 type Application = typeof merchantApplications.$inferSelect;
-// Both queue orders take the same cursor grammar (an instant and a case id): reviewQueueQuery.
-const byId = sortKey.text<Application>(merchantApplications.id, (a) => a.id);
-export const pendingPages = keyset<Application>('asc', [sortKey.instant(merchantApplications.deadline, (a) => a.deadline, { nullsLast: true }), byId]);
-const decidedPages = keyset<Application>('desc', [sortKey.instant(merchantApplications.decidedAt, (a) => a.decidedAt, { nullsLast: true }), byId]);
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+export const pages = reviewQueuePages<Application>(merchantApplications);
 
 export function toView(app: Application, history?: (typeof reviewEvents.$inferSelect)[]) {
   return {
@@ -31,7 +26,7 @@ export function toView(app: Application, history?: (typeof reviewEvents.$inferSe
     openedAt: app.openedAt.toISOString(), deadline: iso(app.deadline), decidedAt: iso(app.decidedAt), decidedBy: app.decidedBy,
     reasons: app.reasons ?? null, merchantId: app.merchantId, workflowId: app.workflowId, workflowStartedAt: iso(app.workflowStartedAt),
     application: app.payload,
-    ...(history ? { history: history.map((e) => ({ type: e.type, round: e.round, actor: e.actor, at: e.at.toISOString(), data: e.data })) } : {}),
+    ...(history ? { history: historyView(history) } : {}),
   };
 }
 
@@ -117,22 +112,7 @@ export function createReviewService({ db, temporal, config, logger, intake = cre
     return db.select().from(reviewEvents).where(eq(reviewEvents.applicationId, id)).orderBy(asc(reviewEvents.at), asc(reviewEvents.id));
   }
 
-  /**
-   * Delivers an Update (api/updates.ts: 202 when it takes longer than a few seconds); a case accepted a
-   * moment ago whose workflow is not there yet gets it started first.
-   */
-  async function update<T, A extends [unknown, ...unknown[]]>(id: string, def: UpdateDefinition<T, A>, args: A) {
-    const send = () => runUpdate(temporal, `application ${id}`, handle(id), def, args);
-    try {
-      return await send();
-    } catch (e) {
-      if (!(e instanceof RefusedByWorkflow && e.noProcess)) throw e;
-      const app = await get(id);
-      if (!app || app.workflowStartedAt) throw e;
-      await intake.start(app);
-      return send();
-    }
-  }
+  const update = caseUpdates({ temporal, what: 'application', handle, get, start: (app: Application) => intake.start(app) });
 
   return {
     get, visible, history, intake,
@@ -160,7 +140,7 @@ export function createReviewService({ db, temporal, config, logger, intake = cre
         q.kind ? eq(merchantApplications.kind, q.kind) : undefined,
       );
       // Open cases come earliest deadline first; closed ones most recent decision first.
-      return (q.status === 'pending' ? pendingPages : decidedPages).read(q, ({ after, orderBy, limit }) =>
+      return (q.status === 'pending' ? pages.pending : pages.decided).read(q, ({ after, orderBy, limit }) =>
         db.select().from(merchantApplications).where(and(where, after)).orderBy(...orderBy).limit(limit));
     },
 
@@ -168,19 +148,15 @@ export function createReviewService({ db, temporal, config, logger, intake = cre
 
     reject: (id: string, operatorId: string, reasons: string[]) => update(id, rejectUpdate, [{ operatorId, reasons }]),
 
-    /** Stages the new version of the application, then asks the workflow to take it as its next round. */
+    /** Stages the new version of the application, then asks the workflow to take it as its next round (api/review-cases.ts). */
     async resubmit(p: Principal, app: Application, payload: Record<string, unknown>) {
       if (app.status !== 'rejected') throw conflict(`application ${app.id} is ${app.status}; only a rejected application can be resubmitted`);
-      const revisionId = newId('RV');
-      await db.insert(applicationRevisions).values({ id: revisionId, applicationId: app.id, payload });
-      try {
-        return await update(app.id, resubmitUpdate, [{ applicantId: p.id, revisionId }]);
-      } catch (e) {
-        // Only a refusal means nothing will read the staged revision: after a transport error or a
-        // timeout the workflow may have taken the Update, and its activity promotes the revision later.
-        if (e instanceof RefusedByWorkflow) await db.delete(applicationRevisions).where(eq(applicationRevisions.id, revisionId));
-        throw e;
-      }
+      return resubmitStaged({
+        revisionId: newId('RV'),
+        stage: (id) => db.insert(applicationRevisions).values({ id, applicationId: app.id, payload }),
+        unstage: (id) => db.delete(applicationRevisions).where(eq(applicationRevisions.id, id)),
+        send: (revisionId) => update(app.id, resubmitUpdate, [{ applicantId: p.id, revisionId }]),
+      });
     },
   };
 }

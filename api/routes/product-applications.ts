@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RouteContext } from '../app';
 import { pageOf } from '../pagination';
-import { createProductReviewService, pendingPages, releaseView } from '../product-review-service';
+import { createProductReviewService, pages, releaseView } from '../product-review-service';
 import { conflict } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { approveBody, idParam, rejectBody } from '../schemas';
@@ -66,7 +66,7 @@ export function productApplicationRoutes(ctx: RouteContext) {
 
   defineRoute(router, registry, {
     method: 'get', path: '/v1/product-reviews', tag: 'Images', roles: ['operator'],
-    query: z.strictObject({ status: z.enum(['pending', 'approved', 'rejected', 'expired']).default('pending'), ...pendingPages.query }),
+    query: z.strictObject({ status: z.enum(['pending', 'approved', 'rejected', 'expired']).default('pending'), ...pages.pending.query }),
     summary: 'The release review queue; pending applications earliest deadline first.',
     responses: { 200: { description: 'Applications', schema: pageOf(releaseSchema) } },
     handler: async ({ query }) => {

@@ -4,14 +4,14 @@ import { pageOf } from '../pagination';
 import { conflict, notFound } from '../problem';
 import { defineRoute, problemSchema } from '../route';
 import { applicationView, approveBody, idParam, rejectBody } from '../schemas';
-import { pendingPages, toView } from '../review-service';
+import { pages, toView } from '../review-service';
 import type { UpdateAnswer } from '../updates';
 
 const reviewQueueQuery = z.strictObject({
   status: z.enum(['pending', 'approved', 'rejected', 'expired']).default('pending'),
   overdue: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   kind: z.enum(['onboarding', 'change']).optional(),
-  ...pendingPages.query,
+  ...pages.pending.query,
 });
 
 export function reviewRoutes({ router, registry, reviews }: RouteContext) {

@@ -22,7 +22,6 @@ let operator: { id: string; key: string };
 let seller: { id: string; key: string };
 let otherSeller: { id: string; key: string };
 
-
 beforeAll(async () => {
   s = await startSystem();
   // Slow enough that a second request finds the first run still under way.
@@ -33,7 +32,6 @@ beforeAll(async () => {
   otherSeller = await s.party('seller', { merchantId: await s.merchant() });
 });
 afterAll(async () => { await good?.close(); await careless?.close(); await s?.close(); });
-
 
 async function saasProduct(url: string, chargingMode = 'monthly') {
   const r = await s.call('POST', '/v1/products', { key: seller.key, body: {

@@ -17,7 +17,6 @@ beforeAll(async () => {
 });
 afterAll(async () => { await seller?.close(); await s?.close(); });
 
-
 describe('traces and metrics', () => {
   it('one SaaS order is one trace, from POST /v1/orders to the seller\'s newInstance', async () => {
     const operator = await s.party('operator');

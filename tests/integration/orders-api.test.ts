@@ -33,7 +33,6 @@ beforeAll(async () => {
 afterEach(async () => { await expectLedgerBalanced(s.db); });
 afterAll(async () => { await seller?.close(); await s?.close(); });
 
-
 describe('SaaS orders over HTTP with the dev server, PostgreSQL and the reference seller', () => {
   let productId: string;
   let skuId: string;

@@ -35,7 +35,6 @@ beforeAll(async () => {
 afterEach(async () => { await expectLedgerBalanced(s.db); });
 afterAll(async () => { await seller?.close(); await s?.close(); });
 
-
 describe('subscriptions over HTTP with the dev server, PostgreSQL and the reference seller', () => {
   let instanceId: string;
   let path: string;
