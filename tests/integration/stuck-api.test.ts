@@ -166,6 +166,10 @@ describe('decisions that cannot finish at once, over HTTP', () => {
     const id = await openCase();
     expect((await s.call('POST', `/v1/reviews/${id}/reject`, { key: operator.key, body: { reasons: ['logo is missing'] } })).status).toBe(200);
     const revisions = async () => s.db.select().from(applicationRevisions).where(eq(applicationRevisions.applicationId, id));
+    // The worker stops while the case is idle: an activity task handed to a worker at the moment it stops (here the
+    // rejection's notification) is only retried after its start-to-close timeout, and the round would wait for it.
+    const wf = s.env.client.workflow.getHandle(merchantReviewWorkflowId(id));
+    await eventually(() => wf.describe(), (d) => !d.raw.pendingActivities?.length, 'the rejection\'s activities');
     await s.stopWorker();
     let body: Record<string, unknown>;
     try {

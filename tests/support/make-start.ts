@@ -18,11 +18,13 @@ async function freePort(): Promise<number> {
 
 /**
  * `make start` as a user runs it, in its own process group, on free ports and with its data in a
- * temporary directory (PGlite, as on a fresh machine: DATABASE_URL is not passed on).
+ * temporary directory (PGlite, as on a fresh machine: DATABASE_URL is not passed on). With `again`, it starts
+ * on that earlier run's ports and data, as a user runs `make start` a second time in the same checkout.
  */
-export async function makeStart(env: Record<string, string> = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'make-start-'));
-  const [api, temporal, ui, seller] = [await freePort(), await freePort(), await freePort(), await freePort()];
+export async function makeStart(env: Record<string, string> = {}, again?: { dataDir: string; ports: Record<'api' | 'temporal' | 'ui' | 'seller', number> }) {
+  const dataDir = again?.dataDir ?? mkdtempSync(join(tmpdir(), 'make-start-'));
+  const [api, temporal, ui, seller] = again ? [again.ports.api, again.ports.temporal, again.ports.ui, again.ports.seller]
+    : [await freePort(), await freePort(), await freePort(), await freePort()];
   const { DATABASE_URL: _db, ...inherited } = process.env;
   const childEnv = {
     ...inherited, PORT: String(api), TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`, TEMPORAL_UI_PORT: String(ui),
@@ -46,6 +48,8 @@ export async function makeStart(env: Record<string, string> = {}) {
   return {
     baseUrl: `http://127.0.0.1:${api}`, ports: { api, temporal, ui, seller }, dataDir, keys, env: childEnv,
     output: () => output,
+    /** How `make` ended. */
+    exited: () => exited,
     /** Ctrl-C: SIGINT to the whole process group, as a terminal sends it. */
     async interrupt() {
       process.kill(-child.pid!, 'SIGINT');
@@ -54,13 +58,13 @@ export async function makeStart(env: Record<string, string> = {}) {
       clearTimeout(timer);
       return r;
     },
-    /** Cleans up whatever is left, even after a failed test. */
+    /** Cleans up whatever is left, even after a failed test (the data directory stays with the run that made it). */
     async close() {
       if (child.exitCode === null && child.signalCode === null) {
         try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
         await exited;
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!again) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
