@@ -18,7 +18,7 @@ import { loadConfig } from '../config';
 import { interfaceMessages, subscriptionOrders, subscriptions } from '../db/schema';
 import { startReferenceSeller } from '../seller/server';
 import {
-  countingProxy, inParallel, pause, registerInstances, seedSubscriptions, startBenchServers, startWorkerProcess, teardownList, type Seller,
+  countingProxy, inParallel, pause, registerInstances, seedSubscriptions, startBenchServers, startWorkerProcess, runBench, type Seller,
 } from './bench-subscription-kit';
 
 const [N, LIMIT, SELLERS, SELLER_MS] = [10_000, 10, 4, 20].map((d, i) => Number(process.argv[2 + i] ?? d)) as [number, number, number, number];
@@ -38,9 +38,7 @@ function nextMinute(leadMs: number) {
   return { at, hhmm: new Date(at + 8 * 3_600_000).toISOString().slice(11, 16) };
 }
 
-const teardown = teardownList();
-let failed = false;
-try {
+await runBench('bench:renewals', async (teardown) => {
   // Seeding, registering the instances with their sellers and starting N workflows take a while on two cores: the
   // instant is set far enough ahead for all of them to be asleep before it (the bench checks).
   const due = nextMinute(120_000 + N * 30);
@@ -116,10 +114,4 @@ try {
   console.log(`ratio renewals/baseline: ${(waveMs / bareMs).toFixed(2)}x the time`);
   console.log(`${N} renewals at 03:00 would be done by 03:${String(Math.floor(waveMs / 60_000)).padStart(2, '0')} (target: well before 04:00)`);
   if (proxies.some((p) => p.stats.maxInFlight > LIMIT)) throw new Error('a seller saw more calls in flight than its limit');
-} catch (e) {
-  failed = true;
-  console.error(`bench:renewals failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-} finally {
-  if (!(await teardown.run())) failed = true;
-}
-process.exit(failed ? 1 : 0);
+});

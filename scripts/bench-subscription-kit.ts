@@ -62,6 +62,23 @@ export function teardownList() {
   };
 }
 
+export type Teardown = ReturnType<typeof teardownList>;
+
+/** Runs a benchmark's body, then its teardown whatever happened, and exits 1 if either failed. */
+export async function runBench(name: string, body: (teardown: Teardown) => Promise<void>): Promise<never> {
+  const teardown = teardownList();
+  let failed = false;
+  try {
+    await body(teardown);
+  } catch (e) {
+    failed = true;
+    console.error(`${name} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  } finally {
+    if (!(await teardown.run())) failed = true;
+  }
+  process.exit(failed ? 1 : 0);
+}
+
 /** Runs `fn` for 0..n-1, `concurrency` at a time. */
 export async function inParallel(n: number, concurrency: number, fn: (i: number) => Promise<unknown>) {
   let next = 0;

@@ -14,7 +14,7 @@ import { subscriptionStartOptions } from '../workflows/subscription-messages';
 import { loadConfig } from '../config';
 import { subscriptions } from '../db/schema';
 import {
-  inParallel, pause, processStats, seedSubscriptions, startBenchServers, startWorkerProcess, teardownList, watchProcess,
+  inParallel, pause, processStats, seedSubscriptions, startBenchServers, startWorkerProcess, runBench, watchProcess,
 } from './bench-subscription-kit';
 
 const N = Number(process.argv[2] ?? 10_000);
@@ -25,9 +25,7 @@ const ACTIVITIES_BEFORE_SLEEP = 2;
 const DAY = 86_400_000;
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
-const teardown = teardownList();
-let failed = false;
-try {
+await runBench('bench:subscriptions', async (teardown) => {
   const { env, database, workerEnv, taskQueue } = await startBenchServers('bench:subscriptions', teardown);
   const now = Date.now();
   // Delivered now, expiring in a month: the first attempt is three weeks away, so every subscription sleeps.
@@ -65,10 +63,4 @@ try {
   console.log(`ratio subscriptions/bare: start ${(subStarted / bareStarted).toFixed(2)}x, until asleep ${(subAsleep / bareAsleep).toFixed(2)}x`);
   console.log(`worker process: idle before ${idle.rssMb.toFixed(0)} MB RSS, ${idle.cpuPercent.toFixed(1)}% CPU; with ${2 * N} workflows asleep ${sleeping.rssMb.toFixed(0)} MB RSS, ${sleeping.cpuPercent.toFixed(1)}% CPU over 30 s`);
   console.log(`worker CPU time in total: ${processStats(worker.child.pid!).cpuSeconds.toFixed(1)} s`);
-} catch (e) {
-  failed = true;
-  console.error(`bench:subscriptions failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-} finally {
-  if (!(await teardown.run())) failed = true;
-}
-process.exit(failed ? 1 : 0);
+});

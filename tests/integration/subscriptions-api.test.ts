@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSubscriptionService } from '../../api/subscription-service';
-import { instances, merchants, orderLines, orders, subscriptions } from '../../db/schema';
+import { instances, orderLines, orders, subscriptions } from '../../db/schema';
 import { newId } from '../../domain/ids';
 import { firstRenewalAttempt } from '../../domain/periods';
 import { startReferenceSeller, type ReferenceSeller } from '../../seller/server';
@@ -24,13 +24,8 @@ beforeAll(async () => {
   operator = await s.party('operator');
   buyer = await s.party('buyer');
   other = await s.party('buyer');
-  for (const who of ['A', 'B'] as const) {
-    const owner = await s.party('buyer');
-    const merchantId = newId('M', 12);
-    await s.db.insert(merchants).values({ id: merchantId, ownerPrincipalId: owner.id, status: 'active', onboardingApplicationId: 'MA-seed', profile: { companyName: `Seller ${who}` } });
-    const party = await s.party('seller', { merchantId });
-    if (who === 'A') sellerA = party; else sellerB = party;
-  }
+  sellerA = await s.party('seller', { merchantId: await s.merchant() });
+  sellerB = await s.party('seller', { merchantId: await s.merchant() });
 });
 afterEach(async () => { await expectLedgerBalanced(s.db); });
 afterAll(async () => { await seller?.close(); await s?.close(); });
